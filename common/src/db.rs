@@ -1,0 +1,179 @@
+//! Database settings: non-secret ones are command-line flags, the credentials come only from
+//! the environment (`DB_USER`, `DB_PASSWORD`) so they never show up in `ps` or in a pod spec.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+
+/// `--db-*` flags shared by both services. The database name is not here because its default
+/// differs per service (`transaksi`, `mutasi`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct DbArgs {
+    /// PostgreSQL host name or address.
+    #[arg(
+        id = "db-host",
+        long = "db-host",
+        default_value = "127.0.0.1",
+        global = true
+    )]
+    pub host: String,
+
+    /// PostgreSQL port.
+    #[arg(
+        id = "db-port",
+        long = "db-port",
+        default_value_t = 5432,
+        global = true
+    )]
+    pub port: u16,
+
+    /// TLS towards PostgreSQL: disable, prefer, require, verify-ca or verify-full.
+    #[arg(id = "db-sslmode", long = "db-sslmode", default_value = "prefer", value_parser = parse_ssl_mode, global = true)]
+    pub ssl_mode: PgSslMode,
+
+    /// Upper bound on pooled connections to PostgreSQL.
+    #[arg(id = "db-max-connections", long = "db-max-connections", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub max_connections: u32,
+
+    /// How long to wait for a connection from the pool before answering 503.
+    #[arg(
+        id = "db-acquire-timeout-ms",
+        long = "db-acquire-timeout-ms",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub acquire_timeout_ms: u64,
+
+    /// Server-side limit for any one statement (PostgreSQL `statement_timeout`).
+    #[arg(
+        id = "db-statement-timeout-ms",
+        long = "db-statement-timeout-ms",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+}
+
+fn parse_ssl_mode(value: &str) -> Result<PgSslMode, String> {
+    value
+        .parse::<PgSslMode>()
+        .map_err(|_| "expected disable, allow, prefer, require, verify-ca or verify-full".into())
+}
+
+/// Credentials read from the environment. `Debug` never prints the password.
+#[derive(Clone)]
+pub struct DbCredentials {
+    pub user: String,
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for DbCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbCredentials")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl DbCredentials {
+    /// `DB_USER` (default `postgres`, which suits a local server with trust authentication)
+    /// and `DB_PASSWORD` (optional).
+    pub fn from_env() -> Self {
+        let user = std::env::var("DB_USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgres".to_owned());
+        let password = std::env::var("DB_PASSWORD").ok().filter(|p| !p.is_empty());
+        DbCredentials { user, password }
+    }
+
+    pub fn new(user: impl Into<String>, password: Option<String>) -> Self {
+        DbCredentials {
+            user: user.into(),
+            password,
+        }
+    }
+}
+
+impl DbArgs {
+    pub fn connect_options(
+        &self,
+        database: &str,
+        credentials: &DbCredentials,
+        application_name: &str,
+    ) -> PgConnectOptions {
+        let mut options = PgConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .database(database)
+            .username(&credentials.user)
+            .ssl_mode(self.ssl_mode)
+            .application_name(application_name)
+            .options([
+                ("timezone", "UTC".to_owned()),
+                ("statement_timeout", self.statement_timeout_ms.to_string()),
+            ]);
+        if let Some(password) = &credentials.password {
+            options = options.password(password);
+        }
+        options
+    }
+
+    /// Opens the pool and checks one connection, so that a missing database or wrong
+    /// credentials are reported at start-up rather than on the first request.
+    pub async fn connect(
+        &self,
+        database: &str,
+        credentials: &DbCredentials,
+        application_name: &str,
+    ) -> Result<PgPool, sqlx::Error> {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(Duration::from_millis(self.acquire_timeout_ms))
+            .connect_with(self.connect_options(database, credentials, application_name))
+            .await
+    }
+}
+
+/// A one-line, secret-free description of why connecting failed, for the CRITICAL log line.
+pub fn describe_connect_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                "3D000" => format!("database does not exist ({})", db.message()),
+                "28P01" | "28000" => format!("authentication failed ({})", db.message()),
+                _ => format!("database error {code}: {}", db.message()),
+            }
+        }
+        sqlx::Error::Io(io) => format!("cannot reach the database server: {io}"),
+        sqlx::Error::PoolTimedOut => "timed out connecting to the database server".into(),
+        sqlx::Error::Tls(tls) => format!("TLS towards the database failed: {tls}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let credentials = DbCredentials::new("transaksi", Some("s3cr3t-pa55".into()));
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("transaksi"));
+        assert!(!shown.contains("s3cr3t-pa55"));
+    }
+
+    #[test]
+    fn ssl_modes_parse() {
+        assert!(matches!(parse_ssl_mode("require"), Ok(PgSslMode::Require)));
+        assert!(matches!(
+            parse_ssl_mode("verify-full"),
+            Ok(PgSslMode::VerifyFull)
+        ));
+        assert!(parse_ssl_mode("sometimes").is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! The authentication middleware: `Authorization: Basic base64(no_rekening:pin)` on every
+//! route except registration and health. On success the handler receives [`Authenticated`].
+//! The header value and the PIN are never logged.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::app::AppError;
+
+/// Longest Authorization header considered (a valid one is under 40 bytes).
+const MAX_AUTHORIZATION_BYTES: usize = 512;
+
+/// The account whose PIN was verified for this request.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub String);
+
+pub async fn require_auth(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (no_rekening, pin) = basic_credentials(request.headers())?;
+    state
+        .authenticator
+        .authenticate(&no_rekening, &pin)
+        .await
+        .map_err(|error| {
+            if matches!(error, AppError::Unauthenticated { .. } | AppError::Locked) {
+                tracing::warn!(auth_no_rekening = %no_rekening, remark = %error, "authentication refused");
+            }
+            ApiError::from(error)
+        })?;
+    request.extensions_mut().insert(Authenticated(no_rekening));
+    Ok(next.run(request).await)
+}
+
+fn unauthenticated(remark: &'static str) -> ApiError {
+    ApiError::from(AppError::Unauthenticated { remark })
+}
+
+/// Extracts `(no_rekening, pin)` from a Basic Authorization header.
+fn basic_credentials(headers: &axum::http::HeaderMap) -> Result<(String, String), ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(unauthenticated(
+            "header Authorization wajib: Basic base64(no_rekening:pin)",
+        ));
+    };
+    let malformed =
+        || unauthenticated("header Authorization tidak valid: Basic base64(no_rekening:pin)");
+    if value.len() > MAX_AUTHORIZATION_BYTES {
+        return Err(malformed());
+    }
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (no_rekening, pin) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok((no_rekening.to_owned(), pin.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        map
+    }
+
+    #[test]
+    fn parses_basic_credentials() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("1234567897:123456");
+        let (no, pin) = basic_credentials(&headers(&format!("Basic {encoded}"))).expect("ok");
+        assert_eq!((no.as_str(), pin.as_str()), ("1234567897", "123456"));
+        assert!(basic_credentials(&headers(&format!("basic  {encoded}"))).is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_headers() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for value in [
+            "".to_owned(),
+            "Basic".to_owned(),
+            "Basic !!!notbase64".to_owned(),
+            format!("Bearer {}", b64("1234567897:123456")),
+            format!("Basic {}", b64("1234567897123456")),
+            format!("Basic {}", "A".repeat(600)),
+        ] {
+            let err = basic_credentials(&headers(&value)).expect_err(&value);
+            assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+        }
+        assert!(basic_credentials(&HeaderMap::new()).is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP layer: the router, middleware, request/response types and the error mapping.
+//!
+//! | route | auth | handler |
+//! |---|---|---|
+//! | `POST /daftar` | none | [`daftar::daftar`] |
+//! | `POST /tabung` | Basic | [`posting::tabung`] |
+//! | `POST /tarik` | Basic | [`posting::tarik`] |
+//! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
+//! | `GET /healthz`, `GET /readyz` | none | [`health`] |
+
+pub mod auth;
+pub mod daftar;
+pub mod dto;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod money;
+pub mod posting;
+pub mod request_log;
+pub mod saldo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+
+use crate::app::auth::Authenticator;
+use crate::datastore::Datastore;
+use error::ApiError;
+use request_log::RequestTimeout;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub datastore: Datastore,
+    pub authenticator: Arc<Authenticator>,
+}
+
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let authenticated = Router::new()
+        .route("/tabung", post(posting::tabung))
+        .route("/tarik", post(posting::tarik))
+        .route("/saldo/{no_rekening}", get(saldo::saldo))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_auth,
+        ));
+    Router::new()
+        .route("/daftar", post(daftar::daftar))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(authenticated)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            RequestTimeout(request_timeout),
+            request_log::log_request,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "alamat tidak ditemukan")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "metode HTTP tidak didukung untuk alamat ini",
+    )
+}

@@ -1,0 +1,81 @@
+//! `POST /tabung` and `POST /tarik`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+
+use super::AppState;
+use super::auth::Authenticated;
+use super::dto::{PostingRequest, PostingResponse};
+use super::error::ApiError;
+use super::json::JsonBody;
+use crate::app::idempotency::Key;
+use crate::app::nominal::Nominal;
+use crate::app::posting::{Jawaban, Permintaan};
+use crate::app::{AppError, tabung, tarik};
+
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+pub async fn tabung(
+    State(state): State<AppState>,
+    Extension(Authenticated(who)): Extension<Authenticated>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PostingRequest>,
+) -> Result<Response, ApiError> {
+    let permintaan = permintaan(&headers, body)?;
+    let jawaban = tabung::tabung(&state.datastore, &who, permintaan).await?;
+    Ok(answer(jawaban))
+}
+
+pub async fn tarik(
+    State(state): State<AppState>,
+    Extension(Authenticated(who)): Extension<Authenticated>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PostingRequest>,
+) -> Result<Response, ApiError> {
+    let permintaan = permintaan(&headers, body)?;
+    let jawaban = tarik::tarik(&state.datastore, &who, permintaan).await?;
+    Ok(answer(jawaban))
+}
+
+fn permintaan(headers: &HeaderMap, body: PostingRequest) -> Result<Permintaan, AppError> {
+    let mut keys = headers.get_all(&IDEMPOTENCY_KEY).iter();
+    let idempotency_key = match (keys.next(), keys.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(Key::parse(value.as_bytes())?),
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "Idempotency-Key",
+                "hanya satu header Idempotency-Key yang boleh dikirim",
+            ));
+        }
+    };
+    Ok(Permintaan {
+        no_rekening: body.no_rekening,
+        nominal: Nominal::from_json_text(body.nominal.get())?,
+        idempotency_key,
+    })
+}
+
+fn answer(jawaban: Jawaban) -> Response {
+    let posted = jawaban.posted;
+    tracing::info!(
+        no_rekening = %posted.no_rekening,
+        jenis_transaksi = posted.jenis.code(),
+        nominal = %posted.nominal,
+        saldo = %posted.saldo,
+        transaksi_id = %posted.id,
+        replayed = jawaban.replayed,
+        "transaction posted"
+    );
+    let mut response = Json(PostingResponse::from(posted)).into_response();
+    if jawaban.replayed {
+        response.headers_mut().insert(
+            IDEMPOTENT_REPLAYED.clone(),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}

@@ -1,0 +1,196 @@
+//! PIN authentication and brute-force lockout.
+//!
+//! Every request:
+//! 1. reads the account's PIN hash and lock state from the database (one primary-key read), so
+//!    a lock set by any replica applies at once, even to a credential held in the cache;
+//! 2. accepts a credential found in the [`CredentialCache`] without running argon2;
+//! 3. otherwise reserves an attempt slot in the database *before* running argon2
+//!    (`gagal_pin + 1`, refused once `max_failures` slots are taken), so however many wrong PINs
+//!    arrive in parallel, at most `max_failures` are ever verified before the account locks;
+//! 4. on a correct PIN resets the counter and caches the credential; on a wrong PIN keeps the
+//!    slot as a failure and locks the account when the limit is reached.
+//!
+//! Identical credentials verified concurrently share one argon2 run (single flight), so a
+//! burst of requests from one customer costs one verification, not one each.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::datastore::Datastore;
+
+use super::credential_cache::{CredentialCache, Fingerprint};
+use super::{AppError, no_rekening, pendaftaran};
+
+/// Lockout and cache limits.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    /// Consecutive wrong PINs that lock the account.
+    pub max_failures: i32,
+    /// How long the lock lasts.
+    pub lockout: Duration,
+    /// Most cached credentials.
+    pub cache_capacity: usize,
+    /// How long a cached credential is trusted.
+    pub cache_ttl: Duration,
+    /// Most argon2 computations at once.
+    pub argon2_max_concurrency: usize,
+}
+
+const WRONG_CREDENTIALS: &str = "nomor rekening atau PIN salah";
+
+/// The outcome of one argon2 verification, shared by everyone waiting on it.
+#[derive(Clone, Copy, Debug)]
+enum Verdict {
+    Valid,
+    WrongPin { locked_now: bool },
+    Locked,
+}
+
+pub struct Authenticator {
+    datastore: Datastore,
+    cache: CredentialCache,
+    in_flight: Mutex<HashMap<Fingerprint, Arc<OnceCell<Verdict>>>>,
+    argon2_permits: Semaphore,
+    policy: AuthPolicy,
+}
+
+impl Authenticator {
+    pub fn new(datastore: Datastore, policy: AuthPolicy) -> Self {
+        Authenticator {
+            datastore,
+            cache: CredentialCache::new(policy.cache_capacity, policy.cache_ttl),
+            in_flight: Mutex::new(HashMap::new()),
+            argon2_permits: Semaphore::new(policy.argon2_max_concurrency.max(1)),
+            policy,
+        }
+    }
+
+    /// Succeeds when `pin` is the PIN of `no_rekening` and the account is not locked.
+    pub async fn authenticate(&self, no_rekening: &str, pin: &str) -> Result<(), AppError> {
+        // Malformed values can never be right; they are refused without touching the
+        // database and without counting as an attempt.
+        if !no_rekening::is_well_formed(no_rekening) || pendaftaran::validate_pin(pin).is_err() {
+            return Err(AppError::Unauthenticated {
+                remark: WRONG_CREDENTIALS,
+            });
+        }
+        let Some(kredensial) = self.datastore.kredensial(no_rekening).await? else {
+            return Err(AppError::Unauthenticated {
+                remark: WRONG_CREDENTIALS,
+            });
+        };
+        if kredensial.terkunci {
+            return Err(AppError::Locked);
+        }
+        let fingerprint = self
+            .cache
+            .fingerprint(no_rekening, pin, &kredensial.pin_hash);
+        if self.cache.contains(&fingerprint) {
+            if kredensial.gagal_pin > 0 {
+                self.datastore.reset_gagal_pin(no_rekening).await?;
+            }
+            return Ok(());
+        }
+
+        let cell = {
+            let mut in_flight = self.lock_in_flight();
+            in_flight.entry(fingerprint).or_default().clone()
+        };
+        let verdict = cell
+            .get_or_try_init(|| self.verify_uncached(no_rekening, pin))
+            .await;
+        {
+            let mut in_flight = self.lock_in_flight();
+            if in_flight
+                .get(&fingerprint)
+                .is_some_and(|current| Arc::ptr_eq(current, &cell))
+            {
+                in_flight.remove(&fingerprint);
+            }
+        }
+        match *verdict? {
+            Verdict::Valid => Ok(()),
+            Verdict::WrongPin { locked_now: true } | Verdict::Locked => Err(AppError::Locked),
+            Verdict::WrongPin { locked_now: false } => Err(AppError::Unauthenticated {
+                remark: WRONG_CREDENTIALS,
+            }),
+        }
+    }
+
+    async fn verify_uncached(&self, no_rekening: &str, pin: &str) -> Result<Verdict, AppError> {
+        let max = self.policy.max_failures;
+        let Some(pin_hash) = self.datastore.reserve_pin_attempt(no_rekening, max).await? else {
+            // Every slot is taken (failures plus verifications in flight): lock now.
+            self.datastore
+                .lock_if_exhausted(no_rekening, max, self.policy.lockout)
+                .await?;
+            return Ok(Verdict::Locked);
+        };
+        if self.verify_pin(pin, &pin_hash).await? {
+            self.datastore.reset_gagal_pin(no_rekening).await?;
+            self.cache
+                .insert(self.cache.fingerprint(no_rekening, pin, &pin_hash));
+            Ok(Verdict::Valid)
+        } else {
+            let locked_now = self
+                .datastore
+                .lock_if_exhausted(no_rekening, max, self.policy.lockout)
+                .await?;
+            tracing::warn!(
+                no_rekening,
+                locked_now,
+                "wrong PIN (slot kept as a failure)"
+            );
+            Ok(Verdict::WrongPin { locked_now })
+        }
+    }
+
+    /// Hashes a new PIN as an argon2id PHC string (random salt, default parameters).
+    pub async fn hash_pin(&self, pin: String) -> Result<String, AppError> {
+        let _permit = self.argon2_permit().await?;
+        tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .hash_password(pin.as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
+    }
+
+    async fn verify_pin(&self, pin: &str, pin_hash: &str) -> Result<bool, AppError> {
+        let _permit = self.argon2_permit().await?;
+        let pin = pin.to_owned();
+        let pin_hash = pin_hash.to_owned();
+        tokio::task::spawn_blocking(move || {
+            match Argon2::default().verify_password(pin.as_bytes(), pin_hash.as_str()) {
+                Ok(()) => Ok(true),
+                Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+                Err(e) => Err(AppError::Internal(anyhow::anyhow!(
+                    "stored PIN hash cannot be verified: {e}"
+                ))),
+            }
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
+    }
+
+    async fn argon2_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        self.argon2_permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 semaphore closed: {e}")))
+    }
+
+    fn lock_in_flight(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Fingerprint, Arc<OnceCell<Verdict>>>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

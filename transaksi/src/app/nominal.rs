@@ -1,0 +1,145 @@
+//! Amounts (`nominal`): a JSON number greater than zero, at most 2 decimal places and at most
+//! 18 integer digits. Parsed from the number's own JSON text, never through a float, so
+//! `12345678901234567.89` stays exactly that.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use super::AppError;
+
+/// Most integer digits an amount (and a balance) may have.
+pub const MAX_INTEGER_DIGITS: u32 = 18;
+/// Most decimal places an amount may have.
+pub const MAX_DECIMAL_PLACES: u32 = 2;
+
+/// Largest balance an account may hold: 999,999,999,999,999,999.99 (NUMERIC(20,2)).
+pub fn max_saldo() -> Decimal {
+    Decimal::from_i128_with_scale(99_999_999_999_999_999_999, MAX_DECIMAL_PLACES)
+}
+
+/// A validated amount: `0 < value < 10^18`, at most 2 decimal places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nominal(Decimal);
+
+impl Nominal {
+    /// Parses the JSON text of the `nominal` field (as received, e.g. `10.50`, `"10"`, `null`).
+    pub fn from_json_text(text: &str) -> Result<Self, AppError> {
+        let text = text.trim();
+        let first = text.chars().next();
+        if !matches!(first, Some('-' | '0'..='9')) {
+            return Err(invalid(
+                "nominal harus berupa angka JSON, bukan teks atau null",
+            ));
+        }
+        let parsed = if text.contains(['e', 'E']) {
+            Decimal::from_scientific(text)
+        } else {
+            Decimal::from_str_exact(text)
+        };
+        let value = parsed.map_err(|_| invalid("nominal terlalu besar atau terlalu presisi"))?;
+        Self::new(value)
+    }
+
+    /// Checks the amount rules on an already exact decimal.
+    pub fn new(value: Decimal) -> Result<Self, AppError> {
+        let value = value.normalize();
+        if value <= Decimal::ZERO {
+            return Err(invalid("nominal harus lebih besar dari 0"));
+        }
+        if value.scale() > MAX_DECIMAL_PLACES {
+            return Err(invalid("nominal paling banyak 2 angka di belakang koma"));
+        }
+        if value.trunc() >= Decimal::from(10_u64.pow(MAX_INTEGER_DIGITS)) {
+            return Err(invalid("nominal paling banyak 18 digit sebelum koma"));
+        }
+        Ok(Nominal(value))
+    }
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+impl FromStr for Nominal {
+    type Err = AppError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Nominal::from_json_text(text)
+    }
+}
+
+fn invalid(remark: &str) -> AppError {
+    AppError::invalid("nominal", remark)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> String {
+        Nominal::from_json_text(text)
+            .unwrap_or_else(|e| panic!("{text} should be accepted: {e}"))
+            .value()
+            .to_string()
+    }
+
+    fn rejected(text: &str) {
+        assert!(
+            Nominal::from_json_text(text).is_err(),
+            "{text} should be rejected"
+        );
+    }
+
+    #[test]
+    fn accepts_exact_amounts() {
+        assert_eq!(ok("10"), "10");
+        assert_eq!(ok("0.01"), "0.01");
+        assert_eq!(ok("0.1"), "0.1");
+        assert_eq!(ok("10.50"), "10.5");
+        assert_eq!(ok("10.500"), "10.5", "trailing zeros are not precision");
+        assert_eq!(ok("12345678901234567.89"), "12345678901234567.89");
+        assert_eq!(ok("999999999999999999.99"), "999999999999999999.99");
+        assert_eq!(ok("1e2"), "100");
+        assert_eq!(ok("1.5E1"), "15");
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for text in [
+            "0",
+            "0.00",
+            "-1",
+            "-0.01",
+            "0.001",
+            "10.123",
+            "1000000000000000000",
+            "1000000000000000000.00",
+            "1e18",
+            "1e-3",
+            "1e400",
+            "\"10\"",
+            "null",
+            "true",
+            "[10]",
+            "{}",
+            "",
+            "123456789012345678901234567890123",
+            "0.0000000000000000000000000000001",
+        ] {
+            rejected(text);
+        }
+    }
+
+    #[test]
+    fn max_saldo_has_18_integer_digits_and_2_decimals() {
+        assert_eq!(max_saldo().to_string(), "999999999999999999.99");
+    }
+
+    #[test]
+    fn remark_names_the_field() {
+        match Nominal::from_json_text("0") {
+            Err(AppError::Invalid { field, .. }) => assert_eq!(field, "nominal"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

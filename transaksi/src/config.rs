@@ -1,0 +1,153 @@
+//! Command line. Non-secret settings are flags with defaults; secrets come only from the
+//! environment (`DB_USER`, `DB_PASSWORD`, `REDIS_PASSWORD`) and are never accepted as flags.
+
+use std::time::Duration;
+
+use bukubesar_common::db::DbArgs;
+use bukubesar_common::log::LogLevel;
+use clap::{Parser, Subcommand};
+
+const ENVIRONMENT_HELP: &str = "\
+Environment (secrets are read only from here, never from flags):
+  DB_USER         PostgreSQL user (default: postgres)
+  DB_PASSWORD     PostgreSQL password (default: none, for trust/peer authentication)
+  REDIS_PASSWORD  Redis AUTH password (default: none)
+
+Migrations in migrations/transaksi are applied at start-up; `transaksi migrate` applies them
+and exits. A missing database or wrong credentials end start-up with one CRITICAL log line and
+exit status 1.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "transaksi",
+    version,
+    about = "bukubesar accounts, PIN authentication, deposits (tabung) and withdrawals (tarik)",
+    after_help = ENVIRONMENT_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub settings: Settings,
+
+    /// Least severe log level written (JSON lines on stdout).
+    #[arg(long, value_enum, default_value = "info", global = true)]
+    pub log_level: LogLevel,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default when no command is given).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0", global = true)]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free port).
+    #[arg(long, default_value_t = 8080, global = true)]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Name of transaksi's own database.
+    #[arg(long, default_value = "transaksi", global = true)]
+    pub db_name: String,
+
+    /// Redis host the outbox relay publishes to (the relay arrives with the mutasi service;
+    /// until then committed events wait in the outbox table).
+    #[arg(long, default_value = "127.0.0.1", global = true)]
+    pub redis_host: String,
+
+    /// Redis port, see --redis-host.
+    #[arg(long, default_value_t = 6379, global = true)]
+    pub redis_port: u16,
+
+    /// Most verified credentials kept in memory (each entry is a keyed hash, never a PIN).
+    #[arg(long, default_value_t = 100_000, global = true)]
+    pub auth_cache_capacity: usize,
+
+    /// How long a verified credential is trusted without running argon2 again.
+    #[arg(long, default_value_t = 300, global = true)]
+    pub auth_cache_ttl_secs: u64,
+
+    /// Consecutive wrong PINs that lock an account.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=100), global = true)]
+    pub auth_max_failures: i32,
+
+    /// How long a locked account stays locked.
+    #[arg(long, default_value_t = 900, global = true)]
+    pub auth_lockout_secs: u64,
+
+    /// Most argon2 verifications running at once (each uses ~19 MiB and one core).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub argon2_max_concurrency: u32,
+
+    /// Idempotency keys are kept at least this long, then removed.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(24..=720), global = true)]
+    pub idempotency_retention_hours: u32,
+
+    /// A request that takes longer than this is answered 503 and its transaction rolled back.
+    #[arg(long, default_value_t = 15_000, global = true)]
+    pub request_timeout_ms: u64,
+
+    /// On SIGTERM, how long in-flight requests may take before the process exits anyway.
+    #[arg(long, default_value_t = 20, global = true)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Settings {
+    pub fn auth_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth_cache_ttl_secs)
+    }
+    pub fn auth_lockout(&self) -> Duration {
+        Duration::from_secs(self.auth_lockout_secs)
+    }
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_work_before_and_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["transaksi", "migrate", "--db-name", "x", "--port", "0"])
+            .expect("parses");
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert_eq!(cli.settings.db_name, "x");
+        let cli = Cli::try_parse_from(["transaksi", "--db-port", "6543"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.settings.db.port, 6543);
+    }
+
+    #[test]
+    fn secrets_are_not_flags() {
+        for secret in ["--db-password", "--db-user", "--redis-password", "--pin"] {
+            assert!(
+                Cli::try_parse_from(["transaksi", secret, "x"]).is_err(),
+                "{secret}"
+            );
+        }
+    }
+
+    #[test]
+    fn retention_below_24_hours_is_refused() {
+        assert!(Cli::try_parse_from(["transaksi", "--idempotency-retention-hours", "1"]).is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! Everything transaksi says to PostgreSQL. Money statements are in [`posting`], customers and
+//! credentials in [`nasabah`], idempotency-key housekeeping in [`idempotensi`].
+
+pub mod idempotensi;
+pub mod nasabah;
+pub mod posting;
+
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+/// The SQL migrations in `migrations/transaksi`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/transaksi");
+
+/// A handle on transaksi's database. Cheap to clone (the pool is reference-counted).
+#[derive(Clone, Debug)]
+pub struct Datastore {
+    pool: PgPool,
+}
+
+impl Datastore {
+    pub fn new(pool: PgPool) -> Self {
+        Datastore { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        MIGRATOR.run(&self.pool).await
+    }
+
+    /// One round trip to the database, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// The balance of an account, or `None` when it is not registered.
+    pub async fn saldo(&self, no_rekening: &str) -> Result<Option<Decimal>, sqlx::Error> {
+        sqlx::query_scalar("SELECT saldo FROM rekening WHERE no_rekening = $1")
+            .bind(no_rekening)
+            .fetch_optional(&self.pool)
+            .await
+    }
+}

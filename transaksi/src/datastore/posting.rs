@@ -1,0 +1,219 @@
+//! The money statements. A deposit or withdrawal is ONE database transaction that updates the
+//! balance, writes the journal row and writes the outbox row; without an idempotency key it is
+//! one single statement (one round trip), with a key the key's record joins the same
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Datastore;
+use crate::app::nominal::max_saldo;
+
+/// Deposit (credit, `C`) or withdrawal (debit, `D`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Jenis {
+    #[serde(rename = "C")]
+    Tabung,
+    #[serde(rename = "D")]
+    Tarik,
+}
+
+impl Jenis {
+    /// The journal/statement code: `C` for a deposit, `D` for a withdrawal.
+    pub fn code(self) -> &'static str {
+        match self {
+            Jenis::Tabung => "C",
+            Jenis::Tarik => "D",
+        }
+    }
+}
+
+/// A committed deposit or withdrawal: the journal row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub id: Uuid,
+    pub no_rekening: String,
+    pub jenis: Jenis,
+    pub nominal: Decimal,
+    /// The balance right after this transaction.
+    pub saldo: Decimal,
+    pub tanggal_transaksi: DateTime<Utc>,
+}
+
+/// The business outcome of a posting, as stored for idempotent replay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "hasil", content = "jurnal")]
+pub enum Outcome {
+    Posted(Posted),
+    /// The operation's guard refused it (balance too low, or balance limit); nothing written.
+    Refused,
+}
+
+#[derive(Debug)]
+pub enum PostResult {
+    /// Executed now.
+    Fresh(Outcome),
+    /// The stored outcome of an earlier request with the same key and the same request.
+    Replayed(Outcome),
+    /// The key was used before for a different request.
+    KeyReused,
+}
+
+/// Journal and outbox rows written from the updated balance row `r`, in the same statement.
+/// Parameters: $1 account, $2 amount, $3 transaction id, $4 jenis code.
+macro_rules! journal_and_outbox {
+    () => {
+        ", j AS (
+             INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo)
+             SELECT $3, no_rekening, $4, $2, saldo FROM r
+             RETURNING id, no_rekening, jenis_transaksi, nominal, saldo, tanggal_transaksi
+         ), o AS (
+             INSERT INTO outbox (event_id, tanggal_transaksi, no_rekening, jenis_transaksi,
+                                 nominal, saldo)
+             SELECT id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo FROM j
+         )
+         SELECT saldo, tanggal_transaksi FROM j"
+    };
+}
+
+/// Deposit: add the amount unless the balance would pass the maximum ($5).
+const TABUNG: &str = concat!(
+    "WITH r AS (
+         UPDATE rekening SET saldo = saldo + $2, diperbarui_pada = now()
+          WHERE no_rekening = $1 AND saldo + $2 <= $5
+      RETURNING no_rekening, saldo
+     )",
+    journal_and_outbox!()
+);
+
+/// Withdrawal: subtract the amount only if the balance covers it. The guard and the debit are
+/// one atomic UPDATE; under concurrency PostgreSQL re-checks the guard on the newest row
+/// version after waiting for the row lock, so two withdrawals can never both spend the same
+/// money.
+const TARIK: &str = concat!(
+    "WITH r AS (
+         UPDATE rekening SET saldo = saldo - $2, diperbarui_pada = now()
+          WHERE no_rekening = $1 AND saldo >= $2
+      RETURNING no_rekening, saldo
+     )",
+    journal_and_outbox!()
+);
+
+/// How often a claim is retried when the key's record vanished between the conflicting
+/// insert and the read (removed by the retention sweep in that instant).
+const MAX_CLAIM_ATTEMPTS: usize = 3;
+
+impl Datastore {
+    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`.
+    pub async fn post(
+        &self,
+        jenis: Jenis,
+        no_rekening: &str,
+        nominal: Decimal,
+        idempotency: Option<(&str, &[u8])>,
+    ) -> Result<PostResult, sqlx::Error> {
+        let Some((key, fingerprint)) = idempotency else {
+            let outcome = post_once(&self.pool, jenis, no_rekening, nominal).await?;
+            return Ok(PostResult::Fresh(outcome));
+        };
+        for _ in 0..MAX_CLAIM_ATTEMPTS {
+            let mut tx = self.pool.begin().await?;
+            // Waits on the unique index if a concurrent request holds the same key, then
+            // either claims it (that request rolled back) or finds it taken.
+            let claimed = sqlx::query(
+                "INSERT INTO idempotensi (no_rekening, kunci, sidik_permintaan)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(no_rekening)
+            .bind(key)
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if claimed {
+                let outcome = post_once(&mut *tx, jenis, no_rekening, nominal).await?;
+                let stored = serde_json::to_string(&outcome)
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query(
+                    "UPDATE idempotensi SET hasil = $3 WHERE no_rekening = $1 AND kunci = $2",
+                )
+                .bind(no_rekening)
+                .bind(key)
+                .bind(stored)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(PostResult::Fresh(outcome));
+            }
+            tx.rollback().await?;
+            let existing: Option<(Vec<u8>, Option<String>)> = sqlx::query_as(
+                "SELECT sidik_permintaan, hasil FROM idempotensi
+                  WHERE no_rekening = $1 AND kunci = $2",
+            )
+            .bind(no_rekening)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            match existing {
+                None => continue,
+                Some((stored_fingerprint, _)) if stored_fingerprint != fingerprint => {
+                    return Ok(PostResult::KeyReused);
+                }
+                Some((_, Some(stored))) => {
+                    let outcome = serde_json::from_str(&stored)
+                        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                    return Ok(PostResult::Replayed(outcome));
+                }
+                Some((_, None)) => {
+                    // The record and its outcome are written in one transaction, so a
+                    // committed record without an outcome means the schema was tampered with.
+                    return Err(sqlx::Error::Protocol(
+                        "idempotency record committed without an outcome".into(),
+                    ));
+                }
+            }
+        }
+        Err(sqlx::Error::Protocol(
+            "idempotency key kept vanishing while being claimed".into(),
+        ))
+    }
+}
+
+async fn post_once<'e, E>(
+    executor: E,
+    jenis: Jenis,
+    no_rekening: &str,
+    nominal: Decimal,
+) -> Result<Outcome, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    let id = Uuid::now_v7();
+    let query = match jenis {
+        Jenis::Tabung => sqlx::query_as(TABUNG),
+        Jenis::Tarik => sqlx::query_as(TARIK),
+    };
+    let mut query = query
+        .bind(no_rekening)
+        .bind(nominal)
+        .bind(id)
+        .bind(jenis.code());
+    if jenis == Jenis::Tabung {
+        query = query.bind(max_saldo());
+    }
+    let row: Option<(Decimal, DateTime<Utc>)> = query.fetch_optional(executor).await?;
+    Ok(match row {
+        Some((saldo, tanggal_transaksi)) => Outcome::Posted(Posted {
+            id,
+            no_rekening: no_rekening.to_owned(),
+            jenis,
+            nominal,
+            saldo,
+            tanggal_transaksi,
+        }),
+        None => Outcome::Refused,
+    })
+}
