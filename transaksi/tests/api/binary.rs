@@ -1,0 +1,264 @@
+//! The `transaksi` binary itself: start-up failures, migrations, JSON logs without secrets,
+//! and a clean exit on SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::{basic, fresh_database, postgres};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_transaksi");
+/// Bound on how long the binary may take to start, migrate or stop in these tests.
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn transaksi(db_name: &str, extra: &[&str]) -> Command {
+    let server = postgres::server();
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--db-host", &server.host()])
+        .args(["--db-port", &server.port().to_string()])
+        .args(["--db-name", db_name])
+        .args(extra)
+        .env("DB_USER", server.user())
+        .env_remove("DB_PASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+fn parse_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+        })
+        .collect()
+}
+
+fn assert_log_shape(lines: &[Value]) {
+    for line in lines {
+        let level = line["level"].as_str().expect("level");
+        assert!(
+            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
+            "{line}"
+        );
+        let timestamp = line["timestamp"].as_str().expect("timestamp");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
+            "{line}"
+        );
+        assert!(timestamp.ends_with('Z'), "UTC: {line}");
+        assert!(
+            line["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_database_is_one_critical_line_and_exit_1() {
+    let output = tokio::time::timeout(
+        PROCESS_TIMEOUT,
+        transaksi("database_that_does_not_exist", &[]).output(),
+    )
+    .await
+    .expect("exits in time")
+    .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let lines = parse_lines(&String::from_utf8_lossy(&output.stdout));
+    assert_log_shape(&lines);
+    let critical: Vec<&Value> = lines.iter().filter(|l| l["level"] == "CRITICAL").collect();
+    assert_eq!(critical.len(), 1, "{lines:?}");
+    assert!(
+        critical[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not exist"),
+        "{lines:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_and_exits() {
+    let db_name = fresh_database().await;
+    let output = tokio::time::timeout(PROCESS_TIMEOUT, transaksi(&db_name, &["migrate"]).output())
+        .await
+        .expect("exits in time")
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
+        .await
+        .expect("connect");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables
+          WHERE table_name IN ('nasabah', 'rekening', 'jurnal', 'outbox', 'idempotensi')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(tables, 5);
+}
+
+#[tokio::test]
+async fn help_documents_flags_and_secret_variables() {
+    let output = Command::new(BINARY)
+        .arg("--help")
+        .output()
+        .await
+        .expect("runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "--host",
+        "--port",
+        "--db-host",
+        "--db-port",
+        "--db-name",
+        "--redis-host",
+        "--redis-port",
+        "--log-level",
+        "DB_USER",
+        "DB_PASSWORD",
+        "REDIS_PASSWORD",
+        "migrate",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}");
+    }
+}
+
+async fn wait_for_address(child: &mut Child, seen: &mut Vec<String>) -> String {
+    let stdout = child.stdout.as_mut().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    tokio::time::timeout(PROCESS_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            seen.push(line.clone());
+            let value: Value = serde_json::from_str(&line).expect("JSON line");
+            if value["message"] == "transaksi listening" {
+                return value["address"].as_str().expect("address").to_owned();
+            }
+        }
+        panic!("transaksi exited before listening: {seen:?}");
+    })
+    .await
+    .expect("starts in time")
+}
+
+#[tokio::test]
+async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0() {
+    let db_name = fresh_database().await;
+    let mut child = transaksi(&db_name, &[]).spawn().expect("spawn transaksi");
+    let mut seen = Vec::new();
+    let address = wait_for_address(&mut child, &mut seen).await;
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+
+    let pin = "918273";
+    let registered: Value = client
+        .post(format!("{base}/daftar"))
+        .json(&serde_json::json!({"nama":"Dewi","nik":"3201010101010103","no_hp":"081311112222","pin":pin}))
+        .send()
+        .await
+        .expect("daftar")
+        .json()
+        .await
+        .expect("json");
+    let no_rekening = registered["no_rekening"]
+        .as_str()
+        .expect("no_rekening")
+        .to_owned();
+    let auth = basic(&no_rekening, pin);
+    let wrong = basic(&no_rekening, "000000");
+    for (authorization, path, body) in [
+        (
+            &auth,
+            "/tabung",
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":75.25}}"#),
+        ),
+        (
+            &auth,
+            "/tarik",
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":100}}"#),
+        ),
+        (
+            &wrong,
+            "/tabung",
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":1}}"#),
+        ),
+    ] {
+        client
+            .post(format!("{base}{path}"))
+            .header("Authorization", authorization)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+    }
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    let output = tokio::time::timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("stops in time")
+        .expect("output");
+    assert_eq!(output.status.code(), Some(0), "SIGTERM is a clean exit");
+
+    let mut stdout = seen.join("\n");
+    stdout.push('\n');
+    stdout.push_str(&String::from_utf8_lossy(&output.stdout));
+    let lines = parse_lines(&stdout);
+    assert_log_shape(&lines);
+
+    let posted = lines
+        .iter()
+        .find(|l| l["message"] == "transaction posted")
+        .expect("a posted line");
+    assert_eq!(posted["no_rekening"], no_rekening.as_str());
+    assert_eq!(posted["jenis_transaksi"], "C");
+    assert_eq!(posted["nominal"], "75.25");
+    assert_eq!(posted["saldo"], "75.25");
+    assert!(posted["request_id"].as_str().is_some());
+    let rejected = lines
+        .iter()
+        .find(|l| l["status"] == 400 && l["path"] == "/tarik")
+        .expect("the refused withdrawal is logged");
+    assert_eq!(rejected["level"], "WARNING");
+    assert_eq!(rejected["remark"], "saldo tidak cukup");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["status"] == 401 && l["level"] == "WARNING")
+    );
+
+    let everything = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for secret in [
+        format!("\"{pin}\""),
+        format!(":{pin}"),
+        auth.clone(),
+        auth.trim_start_matches("Basic ").to_owned(),
+        "\"000000\"".to_owned(),
+        "$argon2".to_owned(),
+        "Authorization".to_owned(),
+    ] {
+        assert!(
+            !everything.contains(&secret),
+            "log output contains {secret}"
+        );
+    }
+}

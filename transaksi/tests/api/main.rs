@@ -1,0 +1,11 @@
+//! transaksi's HTTP API against a real PostgreSQL (see `support::postgres`).
+
+mod amounts;
+mod auth;
+mod binary;
+mod concurrency;
+mod idempotency;
+mod registration;
+mod routing;
+mod scenarios;
+mod support;

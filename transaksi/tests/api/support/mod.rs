@@ -1,0 +1,284 @@
+//! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
+
+pub mod postgres;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use clap::Parser;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use transaksi::config::{Cli, Settings};
+
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub db_name: String,
+    pub settings: Settings,
+}
+
+/// A registered account and its PIN.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub no_rekening: String,
+    pub pin: String,
+}
+
+impl Account {
+    pub fn authorization(&self) -> String {
+        basic(&self.no_rekening, &self.pin)
+    }
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
+    }
+    pub fn remark(&self) -> String {
+        self.json()["remark"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no remark in {:?}", self.text))
+            .to_owned()
+    }
+    /// The `saldo` field read from its exact JSON text.
+    pub fn saldo(&self) -> Decimal {
+        let value = self.json();
+        let text = value["saldo"].to_string();
+        text.parse()
+            .unwrap_or_else(|e| panic!("saldo {text} is not a decimal ({e}): {}", self.text))
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let server = postgres::server();
+    let db_name = fresh_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(24)
+        .connect_with(server.options(&db_name))
+        .await
+        .expect("connect to the test database");
+    transaksi::datastore::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrations apply");
+    let mut settings = Cli::parse_from(["transaksi", "--port", "0"]).settings;
+    customize(&mut settings);
+    let app = TestApp {
+        base_url: String::new(),
+        client: reqwest::Client::new(),
+        pool,
+        db_name,
+        settings,
+    };
+    app.start_server().await
+}
+
+/// Creates an empty database (no tables) on the test server and returns its name.
+pub async fn fresh_database() -> String {
+    let server = postgres::server();
+    let db_name = format!("transaksi_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&server.options("postgres"))
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    db_name
+}
+
+impl TestApp {
+    /// Starts (another) server over the same database: a restart, or a second replica.
+    /// The new server has its own, empty credential cache.
+    pub async fn start_server(mut self) -> TestApp {
+        let router = transaksi::application(&self.settings, self.pool.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let address = listener.local_addr().expect("bound address");
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("server runs");
+        });
+        self.base_url = format!("http://{address}");
+        self
+    }
+
+    pub async fn replica(&self) -> TestApp {
+        TestApp {
+            base_url: String::new(),
+            client: reqwest::Client::new(),
+            pool: self.pool.clone(),
+            db_name: self.db_name.clone(),
+            settings: self.settings.clone(),
+        }
+        .start_server()
+        .await
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request is answered");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> Reply {
+        let mut request = self.client.get(format!("{}{path}", self.base_url));
+        if let Some(auth) = authorization {
+            request = request.header("Authorization", auth);
+        }
+        self.send(request).await
+    }
+
+    /// POSTs a raw JSON text with `Content-Type: application/json`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+        if let Some(auth) = authorization {
+            request = request.header("Authorization", auth);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    pub async fn daftar(&self, nama: &str, nik: &str, no_hp: &str, pin: &str) -> Reply {
+        let body = serde_json::json!({ "nama": nama, "nik": nik, "no_hp": no_hp, "pin": pin });
+        self.post_json("/daftar", None, &body.to_string(), &[])
+            .await
+    }
+
+    /// Registers a customer with a unique nik and no_hp and the given PIN.
+    pub async fn register_with_pin(&self, pin: &str) -> Account {
+        let (nik, no_hp) = unique_identity();
+        let reply = self.daftar("Budi Santoso", &nik, &no_hp, pin).await;
+        assert_eq!(reply.status, 200, "registration: {}", reply.text);
+        Account {
+            no_rekening: reply.json()["no_rekening"]
+                .as_str()
+                .expect("no_rekening")
+                .to_owned(),
+            pin: pin.to_owned(),
+        }
+    }
+
+    pub async fn register(&self) -> Account {
+        self.register_with_pin("123456").await
+    }
+
+    /// `/tabung` or `/tarik` for `account`'s own number, `nominal` given as JSON text.
+    pub async fn post_money(&self, path: &str, account: &Account, nominal: &str) -> Reply {
+        self.post_money_with(path, account, &account.no_rekening, nominal, &[])
+            .await
+    }
+
+    pub async fn post_money_with(
+        &self,
+        path: &str,
+        account: &Account,
+        no_rekening: &str,
+        nominal: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = format!(r#"{{"no_rekening":"{no_rekening}","nominal":{nominal}}}"#);
+        self.post_json(path, Some(&account.authorization()), &body, headers)
+            .await
+    }
+
+    pub async fn tabung(&self, account: &Account, nominal: &str) -> Reply {
+        self.post_money("/tabung", account, nominal).await
+    }
+
+    pub async fn tarik(&self, account: &Account, nominal: &str) -> Reply {
+        self.post_money("/tarik", account, nominal).await
+    }
+
+    pub async fn saldo(&self, account: &Account) -> Reply {
+        self.get(
+            &format!("/saldo/{}", account.no_rekening),
+            Some(&account.authorization()),
+        )
+        .await
+    }
+
+    /// The balance as stored.
+    pub async fn saldo_in_db(&self, no_rekening: &str) -> Decimal {
+        sqlx::query_scalar("SELECT saldo FROM rekening WHERE no_rekening = $1")
+            .bind(no_rekening)
+            .fetch_one(&self.pool)
+            .await
+            .expect("saldo row")
+    }
+
+    pub async fn count(&self, sql: &'static str, no_rekening: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(no_rekening)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count query")
+    }
+
+    pub async fn journal_rows(&self, no_rekening: &str) -> i64 {
+        self.count(
+            "SELECT count(*) FROM jurnal WHERE no_rekening = $1",
+            no_rekening,
+        )
+        .await
+    }
+
+    pub async fn outbox_rows(&self, no_rekening: &str) -> i64 {
+        self.count(
+            "SELECT count(*) FROM outbox WHERE no_rekening = $1",
+            no_rekening,
+        )
+        .await
+    }
+}
+
+/// A nik and no_hp no other test in this process uses.
+pub fn unique_identity() -> (String, String) {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let salt = u64::from(std::process::id() % 10_000);
+    (
+        format!("32{:04}{:010}", salt, n),
+        format!("0812{:04}{:05}", salt, n % 100_000),
+    )
+}

@@ -1,0 +1,207 @@
+//! The PostgreSQL server the tests use.
+//!
+//! * `TEST_DATABASE_URL` set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`): that server;
+//!   each test creates its own database on it.
+//! * Otherwise a throwaway server for this test process: `initdb` into a temporary directory
+//!   and `postgres` on a free port, run as the `postgres` OS user when the tests run as root
+//!   (initdb refuses root). A watchdog shell stops it and removes the directory when this
+//!   process exits, however it exits (even kill -9).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+
+/// How long the throwaway server may take to accept connections.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct PgServer {
+    base: PgConnectOptions,
+}
+
+impl PgServer {
+    /// Connection options for `database` on this server.
+    pub fn options(&self, database: &str) -> PgConnectOptions {
+        self.base.clone().database(database)
+    }
+
+    pub fn host(&self) -> String {
+        self.base.get_host().to_owned()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base.get_port()
+    }
+
+    pub fn user(&self) -> String {
+        self.base.get_username().to_owned()
+    }
+}
+
+static SERVER: OnceLock<PgServer> = OnceLock::new();
+
+pub fn server() -> &'static PgServer {
+    SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => PgServer {
+            base: PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL"),
+        },
+        _ => start_throwaway(),
+    })
+}
+
+fn start_throwaway() -> PgServer {
+    let bin = postgres_bin_dir();
+    let as_root = nix_is_root();
+    let dir = tempfile::Builder::new()
+        .prefix("bukubesar-pg-")
+        .tempdir()
+        .expect("temporary directory")
+        .keep();
+    let data = dir.join("data");
+    let run_as = |program: &Path| -> Command {
+        if as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    };
+    if as_root {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .expect("chown runs");
+        assert!(status.success(), "chown of the test PostgreSQL directory");
+    }
+    let output = run_as(&bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
+        .output()
+        .expect("initdb runs (install the postgresql package)");
+    assert!(
+        output.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let port = free_port();
+    // The watchdog: postgres runs as a child of this shell, which polls the test process and
+    // stops postgres (fast shutdown) and removes the directory once the test process is gone.
+    let postgres = bin.join("postgres");
+    let runner = if as_root {
+        format!("runuser -u postgres -- {}", postgres.display())
+    } else {
+        postgres.display().to_string()
+    };
+    let script = format!(
+        "{runner} -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
+         -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+         -c max_connections=400 -c shared_buffers=64MB >'{dir}/postgres.log' 2>&1 &
+         pg=$!
+         while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done
+         kill -INT $pg 2>/dev/null; wait $pg 2>/dev/null; rm -rf '{dir}'",
+        data = data.display(),
+        dir = dir.display(),
+        parent = std::process::id(),
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the PostgreSQL watchdog");
+
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-q",
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ready {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "throwaway PostgreSQL did not start; see {}/postgres.log",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    PgServer {
+        base: PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(port)
+            .username("postgres"),
+    }
+}
+
+/// The directory with `initdb`, `postgres` and `pg_isready`: `PG_BIN` if set, else the
+/// newest `/usr/lib/postgresql/<version>/bin`, else whatever is on `PATH`.
+fn postgres_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    let output = Command::new("sh")
+        .args(["-c", "dirname \"$(command -v initdb)\""])
+        .output()
+        .expect("sh runs");
+    let dir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        !dir.is_empty() && dir != ".",
+        "no initdb found: install postgresql or set PG_BIN"
+    );
+    PathBuf::from(dir)
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
