@@ -112,6 +112,8 @@ fn start_throwaway() -> PgServer {
          -c max_connections=400 -c shared_buffers=64MB >'{dir}/postgres.log' 2>&1 &
          pg=$!
          while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done
+         # Signal the postmaster itself: runuser does not forward signals to its child.
+         kill -INT \"$(head -n 1 '{data}/postmaster.pid' 2>/dev/null)\" 2>/dev/null
          kill -INT $pg 2>/dev/null; wait $pg 2>/dev/null; rm -rf '{dir}'",
         data = data.display(),
         dir = dir.display(),
