@@ -1,0 +1,157 @@
+//! `operator crd` prints the CustomResourceDefinition; `operator run` runs the controller.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bukubesar_common::critical;
+use bukubesar_common::log::{self, LogLevel};
+use clap::{Parser, Subcommand};
+use kube::Client;
+use tracing::info;
+
+use operator::controller::{self, Context};
+use operator::http::{self, Health};
+use operator::leader::{LeaderElector, LeaseConfig};
+use operator::metrics::Metrics;
+use operator::{Shutdown, crd};
+
+#[derive(Parser)]
+#[command(name = "operator", version, about = "bukubesar Kubernetes operator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the LedgerDeployment CustomResourceDefinition as YAML.
+    Crd,
+    /// Run the controller (Kubernetes access from KUBECONFIG / ~/.kube/config / in-cluster).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "OPERATOR_HEALTH_ADDR", default_value = "0.0.0.0:8080")]
+    health_addr: SocketAddr,
+    /// Elect a leader through a Lease so that only one replica reconciles.
+    #[arg(long, env = "OPERATOR_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "bukubesar-operator")]
+    lease_name: String,
+    /// Namespace of the Lease (the operator's own namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// This replica's identity in the Lease (defaults to the pod name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    namespace: Option<String>,
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: LogLevel,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => match crd::crd_yaml() {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("cannot serialise the CRD: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run(args) => {
+            log::init(args.log_level);
+            match run(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    critical!(error = %error, "operator stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let client = Client::try_default().await?;
+    let version = client.apiserver_version().await?;
+    info!(server = %version.git_version, "connected to the Kubernetes API server");
+
+    let (trigger, shutdown) = Shutdown::new();
+    let trigger = Arc::new(trigger);
+    let on_signal = trigger.clone();
+    tokio::spawn(async move {
+        bukubesar_common::shutdown::signal().await;
+        info!("shutdown signal received");
+        on_signal.trigger();
+    });
+
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let health = Health {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(args.health_addr).await?;
+    let server = tokio::spawn(http::serve(listener, health, shutdown.clone()));
+    info!(addr = %args.health_addr, "serving /healthz, /readyz, /metrics");
+
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        format!(
+            "operator-{}",
+            operator::builders::secrets::random_password()
+                .get(..8)
+                .unwrap_or("x")
+        )
+    });
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        metrics.clone(),
+        Some(identity.clone()),
+    ));
+    let config = controller::Config {
+        namespace: args.namespace.clone(),
+    };
+    ready.store(true, Ordering::Relaxed);
+
+    let result = if args.leader_elect {
+        let elector = LeaderElector::new(
+            client.clone(),
+            LeaseConfig::new(&args.lease_name, &args.lease_namespace, &identity),
+        );
+        info!(lease = %args.lease_name, namespace = %args.lease_namespace, %identity, "waiting for leadership");
+        let m = metrics.clone();
+        let sd = shutdown.clone();
+        elector
+            .run(
+                move |leader| m.set_leader(leader),
+                shutdown.clone(),
+                || controller::run(client, config, ctx, sd),
+            )
+            .await
+            .map_err(anyhow::Error::from)
+    } else {
+        metrics.set_leader(true);
+        controller::run(client, config, ctx, shutdown.clone()).await;
+        Ok(())
+    };
+    // Leadership lost or controller stopped: stop serving too, then exit.
+    trigger.trigger();
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(error.into()),
+        Err(error) => return Err(error.into()),
+    }
+    result
+}
