@@ -1,0 +1,253 @@
+//! The `operator` binary end to end against the envtest API server: `operator crd`, and
+//! `operator run` as the Helm chart's ServiceAccount (kubeconfig `as:` impersonation) serving
+//! /healthz, /readyz and /metrics, holding the leader Lease, logging JSON lines, reconciling,
+//! and releasing the Lease on SIGTERM. Same rules as `envtest.rs`: no API server is a failure
+//! unless BUKUBESAR_ALLOW_SKIP_K8S=1.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ObjectMeta, PostParams};
+use kube::config::Kubeconfig;
+use kube::{Api, Client};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use operator::crd::LedgerDeployment;
+
+const SA_NAMESPACE: &str = "bukubesar-system";
+
+#[test]
+fn crd_subcommand_prints_the_committed_crd() {
+    let out = Command::new(env!("CARGO_BIN_EXE_operator"))
+        .arg("crd")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crds/ledgerdeployment.yaml"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+async fn admin() -> Option<Client> {
+    let allow_skip = std::env::var("BUKUBESAR_ALLOW_SKIP_K8S").as_deref() == Ok("1");
+    let reason = match Client::try_default().await {
+        Ok(client) => match client.apiserver_version().await {
+            Ok(_) => return Some(client),
+            Err(e) => format!("the API server does not answer: {e}"),
+        },
+        Err(e) => format!("no Kubernetes configuration: {e}"),
+    };
+    assert!(
+        allow_skip,
+        "no Kubernetes API server for the operator's integration tests: {reason}. \
+         Run `bash scripts/test-operator.sh`, or set BUKUBESAR_ALLOW_SKIP_K8S=1 to skip."
+    );
+    eprintln!("\n!!!!!! SKIPPED: no Kubernetes API server ({reason}) !!!!!!\n");
+    None
+}
+
+/// GET `path` on 127.0.0.1:`port`; (status code, body).
+async fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    Some((code, body))
+}
+
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Kills the child if the test fails half-way.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
+    let Some(admin) = admin().await else { return };
+    let sa = std::env::var("BUKUBESAR_OPERATOR_SA")
+        .unwrap_or_else(|_| format!("system:serviceaccount:{SA_NAMESPACE}:bukubesar-operator"));
+    let suffix = operator::builders::secrets::random_password()[..6].to_lowercase();
+    let ns = format!("bin-{suffix}");
+    let lease_name = format!("bin-lease-{suffix}");
+    let identity = format!("bin-{suffix}");
+    Api::<Namespace>::all(admin.clone())
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: ObjectMeta {
+                    name: Some(ns.clone()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // A kubeconfig that impersonates the chart's ServiceAccount.
+    let mut kubeconfig = Kubeconfig::read().unwrap();
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(info) = user.auth_info.as_mut() {
+            info.impersonate = Some(sa.clone());
+            info.impersonate_groups = Some(vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{SA_NAMESPACE}"),
+                "system:authenticated".into(),
+            ]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, serde_json::to_vec(&kubeconfig).unwrap()).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_operator"))
+            .args(["run", "--health-addr", &format!("127.0.0.1:{port}")])
+            .args([
+                "--lease-name",
+                &lease_name,
+                "--lease-namespace",
+                SA_NAMESPACE,
+            ])
+            .args(["--identity", &identity, "--namespace", &ns])
+            .env("KUBECONFIG", &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stdout = child.0.stdout.take().unwrap();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+
+    let (code, body) = eventually("/healthz", || get(port, "/healthz")).await;
+    assert_eq!((code, body.as_str()), (200, "ok\n"));
+    eventually("/readyz 200", || async {
+        (get(port, "/readyz").await?.0 == 200).then_some(())
+    })
+    .await;
+    eventually("leadership in /metrics", || async {
+        let (_, body) = get(port, "/metrics").await?;
+        body.contains("bukubesar_operator_leader 1").then_some(())
+    })
+    .await;
+    let leases: Api<Lease> = Api::namespaced(admin.clone(), SA_NAMESPACE);
+    let lease = leases.get(&lease_name).await.unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity.as_deref(),
+        Some(identity.as_str())
+    );
+
+    // It reconciles: a LedgerDeployment in its namespace gets its Deployments.
+    let lds: Api<LedgerDeployment> = Api::namespaced(admin.clone(), &ns);
+    let ld: LedgerDeployment = serde_json::from_value(json!({
+        "apiVersion": "bukubesar.io/v1alpha1", "kind": "LedgerDeployment",
+        "metadata": {"name": "ledger"}, "spec": {}
+    }))
+    .unwrap();
+    lds.create(&PostParams::default(), &ld).await.unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &ns);
+    eventually("ledger-mutasi", || async {
+        deployments.get_opt("ledger-mutasi").await.ok()?
+    })
+    .await;
+    eventually("reconcile counts in /metrics", || async {
+        let (_, body) = get(port, "/metrics").await?;
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("bukubesar_operator_reconciles_total{result=\"success\"}"))?;
+        (line.rsplit(' ').next()?.parse::<u64>().ok()? > 0).then_some(())
+    })
+    .await;
+
+    // SIGTERM: clean exit, Lease released.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no exit 20 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "operator exited with {exit}");
+    let lease = leases.get(&lease_name).await.unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity,
+        None,
+        "Lease not released"
+    );
+
+    // Logs are the services' JSON lines.
+    let lines = lines.lock().unwrap().clone();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(v["timestamp"].is_string(), "{line}");
+        let level = v["level"].as_str().unwrap_or_default();
+        assert!(
+            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
+            "{line}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("acquired the leader Lease"))
+    );
+}
