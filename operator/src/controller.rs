@@ -294,12 +294,15 @@ async fn apply(ld: &LedgerDeployment, ctx: &Context) -> Result<Action, Error> {
     let became_ready = write_status(ld, ctx, error.as_deref()).await?;
     match result {
         Ok(created) => {
-            for name in created {
+            if !created.is_empty() {
                 ctx.event(
                     ld,
                     EventType::Normal,
                     "CredentialsGenerated",
-                    format!("generated Secret {name} with random credentials"),
+                    format!(
+                        "generated Secrets with random credentials: {}",
+                        created.join(", ")
+                    ),
                 )
                 .await;
             }

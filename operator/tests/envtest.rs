@@ -588,6 +588,28 @@ async fn platform_lifecycle_under_the_charts_service_account() {
             "{name} still has an owner: the garbage collector would delete the credentials"
         );
     }
+
+    // A LedgerDeployment of the same name adopts the retained credentials, unchanged.
+    create_ledger(&admin, &ns, "ledger", json!({})).await;
+    let again = wait_for("the new LedgerDeployment", || async {
+        lds.get_opt("ledger").await.unwrap()
+    })
+    .await;
+    for (name, before) in &passwords {
+        let s = wait_for("re-adoption", || async {
+            let s = secrets.get(name).await.ok()?;
+            let owner = s.metadata.owner_references.as_ref()?.first()?.uid.clone();
+            (Some(&owner) == again.metadata.uid.as_ref()).then_some(s)
+        })
+        .await;
+        if *name != "ledger-transaksi-db" {
+            assert_eq!(
+                &secret_value(&s, "password"),
+                before,
+                "{name} changed on re-adoption"
+            );
+        }
+    }
     running.stop().await;
 }
 
