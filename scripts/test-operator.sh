@@ -45,6 +45,12 @@ if [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
 fi
 KV="$TOOLS/venv/bin/kubernetes-validate"
 
+if command -v rustup >/dev/null; then
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
+fi
+
 step "cargo fmt --check, clippy, unit tests"
 cargo fmt -p operator -- --check
 cargo clippy -q -p operator --all-targets -- -D warnings
@@ -85,6 +91,10 @@ export KUBECONFIG
 step "helm install into the API server"
 helm upgrade --install "$RELEASE" "$CHART" -n "$RELEASE_NS" --create-namespace >/dev/null
 helm status "$RELEASE" -n "$RELEASE_NS" | grep -q "STATUS: deployed"
+# a second, single-namespace install (Role/RoleBinding only) for the scoped-RBAC test
+kubectl get ns ledger-scoped >/dev/null 2>&1 || kubectl create ns ledger-scoped >/dev/null
+helm upgrade --install bukubesar-operator-scoped "$CHART" -n bukubesar-scoped --create-namespace \
+  --set watchNamespace=ledger-scoped >/dev/null
 kubectl apply --server-side --force-conflicts --field-manager=test-operator -f crds/ledgerdeployment.yaml
 kubectl wait --for=condition=Established --timeout=30s crd/ledgerdeployments.bukubesar.io
 kubectl get ns bank >/dev/null 2>&1 || kubectl create ns bank
@@ -95,6 +105,8 @@ helm template dryrun "$CHART" -n "$RELEASE_NS" "${OPTIONS[@]}" | kubectl apply -
 
 step "integration tests (controller runs as system:serviceaccount:$RELEASE_NS:$RELEASE)"
 export BUKUBESAR_OPERATOR_SA="system:serviceaccount:$RELEASE_NS:$RELEASE"
+export BUKUBESAR_SCOPED_OPERATOR_SA="system:serviceaccount:bukubesar-scoped:bukubesar-operator-scoped"
+export BUKUBESAR_SCOPED_NAMESPACE=ledger-scoped
 unset BUKUBESAR_ALLOW_SKIP_K8S
 cargo test -p operator --test '*' -- --test-threads=4
 

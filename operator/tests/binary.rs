@@ -208,8 +208,9 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
     .await;
 
     // SIGTERM: clean exit, Lease released.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
+    // through sh's builtin: /bin/kill (procps) is not on every minimal Debian
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.0.id())])
         .status()
         .unwrap();
     assert!(status.success());

@@ -75,7 +75,12 @@ async fn admin() -> Option<Client> {
 /// A client that acts as the Helm chart's ServiceAccount (impersonation headers on top of
 /// the admin certificate).
 async fn operator_client(admin: &Client) -> Client {
-    let sa = service_account();
+    client_as(admin, &service_account()).await
+}
+
+/// A client acting as the ServiceAccount `sa` (`system:serviceaccount:NS:NAME`).
+async fn client_as(admin: &Client, sa: &str) -> Client {
+    let sa = sa.to_owned();
     let parts: Vec<&str> = sa.split(':').collect();
     assert_eq!(
         parts.len(),
@@ -156,7 +161,11 @@ impl Running {
 
 /// Runs the controller as the chart's ServiceAccount, watching only `ns`.
 async fn start_controller(admin: &Client, ns: &str) -> Running {
-    let client = operator_client(admin).await;
+    start_controller_as(admin, ns, &service_account()).await
+}
+
+async fn start_controller_as(admin: &Client, ns: &str, sa: &str) -> Running {
+    let client = client_as(admin, sa).await;
     let ctx = Arc::new(Context::new(
         client.clone(),
         Arc::new(Metrics::new()),
@@ -810,4 +819,53 @@ async fn leader_election_admits_one_leader_at_a_time() {
         a.try_acquire_or_renew().await.unwrap(),
         "released Lease must be free"
     );
+}
+
+/// The chart installed with `watchNamespace` (Role + RoleBinding in that namespace only, no
+/// ClusterRole): its ServiceAccount can run a platform there, and nothing elsewhere.
+#[tokio::test]
+async fn single_namespace_install_rbac_suffices_there_only() {
+    let Some(admin) = admin().await else { return };
+    let sa = std::env::var("BUKUBESAR_SCOPED_OPERATOR_SA").unwrap_or_else(|_| {
+        "system:serviceaccount:bukubesar-scoped:bukubesar-operator-scoped".into()
+    });
+    let ns = std::env::var("BUKUBESAR_SCOPED_NAMESPACE").unwrap_or_else(|_| "ledger-scoped".into());
+    let running = start_controller_as(&admin, &ns, &sa).await;
+    let name = format!(
+        "s{}",
+        operator::builders::secrets::random_password()[..6].to_lowercase()
+    );
+    create_ledger(&admin, &ns, &name, json!({"jaeger": {"enabled": false}})).await;
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &ns);
+    let statefulsets: Api<StatefulSet> = Api::namespaced(admin.clone(), &ns);
+    for app in ["transaksi", "mutasi"] {
+        let d = format!("{name}-{app}");
+        wait_for(&d, || async { deployments.get_opt(&d).await.unwrap() }).await;
+        mark_deployment_ready(&deployments, &d).await;
+    }
+    for db in ["postgres", "redis"] {
+        let s = format!("{name}-{db}");
+        wait_for(&s, || async { statefulsets.get_opt(&s).await.unwrap() }).await;
+        mark_statefulset_ready(&statefulsets, &s).await;
+    }
+    let lds: Api<LedgerDeployment> = Api::namespaced(admin.clone(), &ns);
+    wait_for("Ready=True in the watched namespace", || async {
+        let ld = lds.get(&name).await.ok()?;
+        (condition(&ld, "Ready")?.0 == "True").then_some(())
+    })
+    .await;
+    lds.delete(&name, &DeleteParams::default()).await.unwrap();
+    wait_for("the finalizer to complete", || async {
+        lds.get_opt(&name).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    running.stop().await;
+
+    // Elsewhere the scoped ServiceAccount has no rights at all.
+    let scoped = client_as(&admin, &sa).await;
+    let other: Api<Deployment> = Api::namespaced(scoped, "default");
+    match other.list(&ListParams::default()).await {
+        Err(kube::Error::Api(s)) => assert_eq!(s.code, 403),
+        other => panic!("expected 403 outside the watched namespace, got {other:?}"),
+    }
 }
