@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use crate::app::idempotency::Key;
 use crate::app::nominal::Nominal;
-use crate::app::posting::{Jawaban, Permintaan};
+use crate::app::posting::{Jawaban, Jenis, Permintaan};
 use crate::app::{AppError, tabung, tarik};
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -20,23 +20,34 @@ static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-rep
 
 pub async fn tabung(
     State(state): State<AppState>,
-    Extension(Authenticated(who)): Extension<Authenticated>,
+    Extension(who): Extension<Authenticated>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    let permintaan = permintaan(&headers, body)?;
-    let jawaban = tabung::tabung(&state.datastore, &who, permintaan).await?;
-    Ok(answer(jawaban))
+    handle(&state, who, &headers, body, Jenis::Tabung).await
 }
 
 pub async fn tarik(
     State(state): State<AppState>,
-    Extension(Authenticated(who)): Extension<Authenticated>,
+    Extension(who): Extension<Authenticated>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    let permintaan = permintaan(&headers, body)?;
-    let jawaban = tarik::tarik(&state.datastore, &who, permintaan).await?;
+    handle(&state, who, &headers, body, Jenis::Tarik).await
+}
+
+async fn handle(
+    state: &AppState,
+    Authenticated(who): Authenticated,
+    headers: &HeaderMap,
+    body: PostingRequest,
+    jenis: Jenis,
+) -> Result<Response, ApiError> {
+    let permintaan = permintaan(headers, body)?;
+    let jawaban = match jenis {
+        Jenis::Tabung => tabung::tabung(&state.datastore, &who, permintaan).await?,
+        Jenis::Tarik => tarik::tarik(&state.datastore, &who, permintaan).await?,
+    };
     Ok(answer(jawaban))
 }
 

@@ -46,7 +46,7 @@ const WRONG_CREDENTIALS: &str = "nomor rekening atau PIN salah";
 #[derive(Clone, Copy, Debug)]
 enum Verdict {
     Valid,
-    WrongPin { locked_now: bool },
+    WrongPin { locked: bool },
     Locked,
 }
 
@@ -114,8 +114,8 @@ impl Authenticator {
         }
         match *verdict? {
             Verdict::Valid => Ok(()),
-            Verdict::WrongPin { locked_now: true } | Verdict::Locked => Err(AppError::Locked),
-            Verdict::WrongPin { locked_now: false } => Err(AppError::Unauthenticated {
+            Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AppError::Locked),
+            Verdict::WrongPin { locked: false } => Err(AppError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             }),
         }
@@ -136,16 +136,12 @@ impl Authenticator {
                 .insert(self.cache.fingerprint(no_rekening, pin, &pin_hash));
             Ok(Verdict::Valid)
         } else {
-            let locked_now = self
+            let locked = self
                 .datastore
                 .lock_if_exhausted(no_rekening, max, self.policy.lockout)
                 .await?;
-            tracing::warn!(
-                no_rekening,
-                locked_now,
-                "wrong PIN (slot kept as a failure)"
-            );
-            Ok(Verdict::WrongPin { locked_now })
+            tracing::warn!(no_rekening, locked, "wrong PIN (slot kept as a failure)");
+            Ok(Verdict::WrongPin { locked })
         }
     }
 

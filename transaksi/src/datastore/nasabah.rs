@@ -122,33 +122,40 @@ impl Datastore {
     }
 
     /// Locks the account for `lockout` when its failures have reached `max_failures` and it is
-    /// not locked yet. Returns true when this call set the lock.
+    /// not locked yet. Returns whether the account is locked after this call (by this call or
+    /// by a concurrent one).
     pub async fn lock_if_exhausted(
         &self,
         no_rekening: &str,
         max_failures: i32,
         lockout: Duration,
     ) -> Result<bool, sqlx::Error> {
-        let locked = sqlx::query(
-            "UPDATE nasabah
-                SET terkunci_sampai = now() + make_interval(secs => $3)
-              WHERE no_rekening = $1 AND gagal_pin >= $2
-                AND (terkunci_sampai IS NULL OR terkunci_sampai <= now())",
+        let (locked_here, locked): (bool, bool) = sqlx::query_as(
+            "WITH kunci AS (
+                 UPDATE nasabah
+                    SET terkunci_sampai = now() + make_interval(secs => $3)
+                  WHERE no_rekening = $1 AND gagal_pin >= $2
+                    AND (terkunci_sampai IS NULL OR terkunci_sampai <= now())
+              RETURNING 1
+             )
+             SELECT EXISTS (SELECT 1 FROM kunci),
+                    EXISTS (SELECT 1 FROM kunci)
+                    OR EXISTS (SELECT 1 FROM nasabah
+                                WHERE no_rekening = $1 AND terkunci_sampai > now())",
         )
         .bind(no_rekening)
         .bind(max_failures)
         .bind(lockout.as_secs_f64())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if locked > 0 {
+        .fetch_one(&self.pool)
+        .await?;
+        if locked_here {
             tracing::warn!(
                 no_rekening,
                 lockout_secs = lockout.as_secs(),
                 "account locked"
             );
         }
-        Ok(locked > 0)
+        Ok(locked)
     }
 
     /// A correct PIN resets the count of consecutive wrong PINs.

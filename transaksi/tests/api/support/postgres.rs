@@ -119,7 +119,7 @@ fn start_throwaway() -> PgServer {
         dir = dir.display(),
         parent = std::process::id(),
     );
-    Command::new("bash")
+    let mut watchdog = Command::new("bash")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -127,6 +127,8 @@ fn start_throwaway() -> PgServer {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the PostgreSQL watchdog");
+    // Reaped by a thread for as long as this process lives (it outlives us by design).
+    std::thread::spawn(move || watchdog.wait());
 
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
