@@ -57,7 +57,7 @@ pub async fn log_request(
     }
 
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let remark = response.extensions().get::<Remark>().map(|r| r.0.as_str());
     span.in_scope(|| match status {
         500.. => tracing::error!(status, latency_ms, remark, "request failed"),
