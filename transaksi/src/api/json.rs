@@ -42,7 +42,7 @@ fn reject(rejection: JsonRejection) -> ApiError {
         ),
         JsonRejection::JsonDataError(e) => ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("isi permintaan tidak valid: {}", detail(&e.body_text())),
+            format!("isi permintaan tidak valid: {}", data_error(&e.body_text())),
         ),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(
@@ -61,13 +61,63 @@ fn reject(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// axum prefixes serde's message with a generic sentence; keep serde's part, which names the
-/// field (`nominal: invalid type ...`, `missing field \`pin\``). Bounded in length, because it
-/// may quote the input.
+/// serde's data errors quote the offending value (``invalid type: integer `123456` ``), which
+/// may be a PIN; remarks are logged, so only the field is named, never the value.
+fn data_error(body_text: &str) -> String {
+    let inner = body_text
+        .split_once(": ")
+        .map_or(body_text, |(_, rest)| rest);
+    if let Some((_, rest)) = inner.split_once("missing field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return format!("{field} wajib diisi");
+    }
+    match inner.split_once(": ") {
+        Some((path, _))
+            if !path.is_empty()
+                && path.len() <= 64
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
+        {
+            format!("{path} bertipe atau bernilai salah")
+        }
+        _ => "bentuk JSON tidak sesuai (harus objek dengan field yang diminta)".to_owned(),
+    }
+}
+
+/// axum prefixes serde_json's syntax message with a generic sentence; keep serde's part
+/// (`expected value at line 1 column 5`), which says where, not what. Bounded in length.
 fn detail(body_text: &str) -> String {
     const MAX_DETAIL_CHARS: usize = 200;
     let detail = body_text
         .split_once(": ")
         .map_or(body_text, |(_, rest)| rest);
     detail.chars().take(MAX_DETAIL_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_errors_name_the_field_and_never_the_value() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            data_error(&format!(
+                "{prefix}pin: invalid type: integer `918273`, expected a string at line 1 column 9"
+            )),
+            "pin bertipe atau bernilai salah"
+        );
+        assert_eq!(
+            data_error(&format!("{prefix}missing field `nik` at line 1 column 2")),
+            "nik wajib diisi"
+        );
+        assert!(
+            !data_error(&format!(
+                "{prefix}invalid type: string \"918273\", expected struct"
+            ))
+            .contains("918273")
+        );
+    }
 }

@@ -206,6 +206,19 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
             .expect("request");
     }
 
+    // A PIN sent with the wrong JSON type is refused without echoing it anywhere.
+    let wrong_type = client
+        .post(format!("{base}/daftar"))
+        .header("Content-Type", "application/json")
+        .body(format!(
+            r#"{{"nama":"Eka","nik":"3201010101010104","no_hp":"081311113333","pin":{pin}}}"#
+        ))
+        .send()
+        .await
+        .expect("daftar");
+    assert_eq!(wrong_type.status(), 400);
+    assert!(!wrong_type.text().await.expect("body").contains(pin));
+
     let pid = child.id().expect("pid").to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
@@ -246,6 +259,24 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
             .any(|l| l["status"] == 401 && l["level"] == "WARNING")
     );
 
+    // The bare PIN digits may appear by chance only inside timestamps, latencies and ids.
+    for line in &lines {
+        let mut fields = line.as_object().expect("object").clone();
+        for noise in [
+            "timestamp",
+            "latency_ms",
+            "request_id",
+            "transaksi_id",
+            "no_rekening",
+            "auth_no_rekening",
+            "path",
+            "address",
+        ] {
+            fields.remove(noise);
+        }
+        let text = serde_json::to_string(&fields).expect("json");
+        assert!(!text.contains(pin), "a log line carries the PIN: {line}");
+    }
     let everything = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     for secret in [
         format!("\"{pin}\""),
