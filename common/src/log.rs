@@ -264,7 +264,12 @@ mod tests {
         assert_eq!(lines[3]["db_host"], "127.0.0.1");
         assert!(lines[3].get("severity").is_none());
         assert_eq!(lines[4]["detail"], "debug");
-        let keys: Vec<&String> = lines[0].as_object().expect("object").keys().take(3).collect();
+        let keys: Vec<&String> = lines[0]
+            .as_object()
+            .expect("object")
+            .keys()
+            .take(3)
+            .collect();
         assert_eq!(keys, ["timestamp", "level", "message"], "readable order");
         for line in &lines {
             let ts = line["timestamp"].as_str().unwrap();
