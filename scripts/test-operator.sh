@@ -93,8 +93,10 @@ helm upgrade --install "$RELEASE" "$CHART" -n "$RELEASE_NS" --create-namespace >
 helm status "$RELEASE" -n "$RELEASE_NS" | grep -q "STATUS: deployed"
 # a second, single-namespace install (Role/RoleBinding only) for the scoped-RBAC test
 kubectl get ns ledger-scoped >/dev/null 2>&1 || kubectl create ns ledger-scoped >/dev/null
+# (with the chart's sample LedgerDeployment, which must be accepted by the API server)
 helm upgrade --install bukubesar-operator-scoped "$CHART" -n bukubesar-scoped --create-namespace \
-  --set watchNamespace=ledger-scoped >/dev/null
+  --set watchNamespace=ledger-scoped --set sample.enabled=true >/dev/null
+kubectl get ldg ledger -n bukubesar-scoped >/dev/null
 kubectl apply --server-side --force-conflicts --field-manager=test-operator -f crds/ledgerdeployment.yaml
 kubectl wait --for=condition=Established --timeout=30s crd/ledgerdeployments.bukubesar.io
 kubectl get ns bank >/dev/null 2>&1 || kubectl create ns bank
