@@ -26,14 +26,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The permissions the reconciler uses, and nothing else (see operator/src/controller.rs). */}}
+{{/* The permissions the reconciler uses, and nothing else (see operator/src/controller.rs):
+     list/watch for the watches, get where a child is read back (workloads, Secrets), create +
+     patch for server-side apply, delete for Jaeger's removal and deletePersistentVolumeClaims,
+     ledgerdeployments/finalizers for owner references with blockOwnerDeletion. */}}
 {{- define "bukubesar-operator.rules" -}}
 - apiGroups: ["bukubesar.io"]
   resources: ["ledgerdeployments"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["bukubesar.io"]
   resources: ["ledgerdeployments/status"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
 - apiGroups: ["bukubesar.io"]
   resources: ["ledgerdeployments/finalizers"]
   verbs: ["update"]
@@ -45,10 +48,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
