@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -379,12 +382,47 @@ pub struct ComponentStatus {
     pub message: Option<String>,
 }
 
+/// Longest accepted `metadata.name`: the children's names (`<name>-transaksi`, the
+/// StatefulSet pods' `controller-revision-hash` label `<name>-postgres-<hash>`) must stay
+/// within the 63 characters of a DNS label.
+pub const MAX_NAME_LENGTH: i64 = 40;
+
+/// The CustomResourceDefinition: what kube derives from the types above, plus a length limit
+/// on `metadata.name` (the one metadata restriction a CRD schema may carry).
+pub fn definition() -> CustomResourceDefinition {
+    let mut crd = LedgerDeployment::crd();
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        let name = JSONSchemaProps {
+            type_: Some("string".into()),
+            max_length: Some(MAX_NAME_LENGTH),
+            ..Default::default()
+        };
+        let metadata = JSONSchemaProps {
+            type_: Some("object".into()),
+            properties: Some(BTreeMap::from([("name".to_owned(), name)])),
+            ..Default::default()
+        };
+        schema
+            .properties
+            .get_or_insert_with(BTreeMap::new)
+            .insert("metadata".to_owned(), metadata);
+    }
+    crd
+}
+
 /// The CRD as YAML, exactly what `operator crd` prints and `crds/ledgerdeployment.yaml` holds.
 ///
 /// Keys are sorted at every level, so the output does not depend on whether some other crate in
 /// the build enables serde_json's `preserve_order` feature (which changes map ordering).
 pub fn crd_yaml() -> Result<String, serde_saphyr::ser::Error> {
-    let crd = serde_json::to_value(LedgerDeployment::crd())
+    let crd = serde_json::to_value(definition())
         .map_err(|e| serde_saphyr::ser::Error::from(e.to_string()))?;
     let body = serde_saphyr::to_string(&sorted(crd))?;
     Ok(format!(
@@ -437,7 +475,7 @@ mod tests {
 
     #[test]
     fn schema_carries_validation_and_defaults() {
-        let crd = serde_json::to_value(LedgerDeployment::crd()).unwrap();
+        let crd = serde_json::to_value(definition()).unwrap();
         let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
         let transaksi = &spec["properties"]["transaksi"];
         assert_eq!(transaksi["default"]["replicas"], 1);
@@ -446,6 +484,11 @@ mod tests {
         let size = &spec["properties"]["postgres"]["properties"]["storage"]["properties"]["size"];
         assert_eq!(size["pattern"], QUANTITY_PATTERN);
         assert_eq!(crd["spec"]["names"]["shortNames"][0], "ldg");
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        assert_eq!(
+            root["properties"]["metadata"]["properties"]["name"]["maxLength"],
+            40
+        );
         assert_eq!(
             crd["spec"]["versions"][0]["subresources"]["status"],
             serde_json::json!({})

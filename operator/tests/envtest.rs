@@ -325,6 +325,20 @@ async fn crd_schema_applies_defaults_and_rejects_nonsense() {
             "{name} must be rejected by the API server"
         );
     }
+    let long_name = json!({
+        "apiVersion": "bukubesar.io/v1alpha1", "kind": "LedgerDeployment",
+        "metadata": {"name": "a".repeat(41)}, "spec": {},
+    });
+    match raw
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value::<DynamicObject>(long_name).unwrap(),
+        )
+        .await
+    {
+        Err(kube::Error::Api(s)) => assert_eq!(s.code, 422, "41-character name: {s:?}"),
+        other => panic!("a 41-character name must be rejected, got {other:?}"),
+    }
     let valid = json!({"transaksi": {"replicas": 0, "resources": {"requests": {"cpu": "250m", "memory": "1.5Gi"}}}});
     create_ledger(&admin, &ns, "zero-replicas", valid).await;
 }
