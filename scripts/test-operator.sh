@@ -9,11 +9,13 @@
 #   4. starts etcd + kube-apiserver (scripts/envtest-apiserver.sh; ~6 min the very first time
 #      on a machine, then ~5 s), `helm upgrade --install` of the chart, the committed CRD and
 #      sample applied (server-side dry run for the sample and rendered chart)
-#   5. the operator's integration tests (controller impersonating the chart's ServiceAccount)
+#   5. the operator's integration tests (controller impersonating the chart's ServiceAccount),
+#      and PostgreSQL's init script run against a throwaway local PostgreSQL
 #   6. stops the API server if this script started it
 #
 # Prerequisites: Debian 12 (or similar) as root with a Rust toolchain (cargo, rustfmt, clippy).
-# Missing apt packages (etcd-server, golang-go, npm, unzip, python3-venv, ...) are installed.
+# Missing apt packages (etcd-server, golang-go, npm, unzip, python3-venv, postgresql, ...) are
+# installed.
 # Knobs: CARGO_TARGET_DIR (default target-operator/), BUKUBESAR_TOOLS_DIR (default
 # $CARGO_TARGET_DIR/tools), plus the ENVTEST_* variables of scripts/envtest-apiserver.sh.
 set -euo pipefail
@@ -44,10 +46,14 @@ if [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
   "$TOOLS/venv/bin/pip" install -q "kubernetes-validate==$KUBE_VALIDATE_VERSION"
 fi
 KV="$TOOLS/venv/bin/kubernetes-validate"
+# PostgreSQL server binaries: operator/tests/postgres_init.rs runs the init script for real
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+command -v runuser >/dev/null || apt_install util-linux
 
 if command -v rustup >/dev/null; then
   for component in rustfmt clippy; do
-    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+    installed=$(rustup component list --installed 2>/dev/null || true)
+    grep -q "^$component" <<<"$installed" || rustup component add "$component"
   done
 fi
 
@@ -82,7 +88,8 @@ grep -q "kind: LedgerDeployment" "$RENDERED/options.yaml"
 
 step "Kubernetes API server (envtest)"
 STARTED=0
-bash scripts/envtest-apiserver.sh status | grep -q "apiserver running" || STARTED=1
+server_status=$(bash scripts/envtest-apiserver.sh status)
+grep -q "apiserver running" <<<"$server_status" || STARTED=1
 cleanup() { if [ "$STARTED" = 1 ]; then bash scripts/envtest-apiserver.sh stop || true; fi; }
 trap cleanup EXIT
 eval "$(bash scripts/envtest-apiserver.sh start)"
@@ -90,7 +97,8 @@ export KUBECONFIG
 
 step "helm install into the API server"
 helm upgrade --install "$RELEASE" "$CHART" -n "$RELEASE_NS" --create-namespace >/dev/null
-helm status "$RELEASE" -n "$RELEASE_NS" | grep -q "STATUS: deployed"
+release_status=$(helm status "$RELEASE" -n "$RELEASE_NS")
+grep -q "STATUS: deployed" <<<"$release_status"
 # a second, single-namespace install (Role/RoleBinding only) for the scoped-RBAC test
 kubectl get ns ledger-scoped >/dev/null 2>&1 || kubectl create ns ledger-scoped >/dev/null
 # (with the chart's sample LedgerDeployment, which must be accepted by the API server)
