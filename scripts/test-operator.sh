@@ -10,12 +10,13 @@
 #      on a machine, then ~5 s), `helm upgrade --install` of the chart, the committed CRD and
 #      sample applied (server-side dry run for the sample and rendered chart)
 #   5. the operator's integration tests (controller impersonating the chart's ServiceAccount),
-#      and PostgreSQL's init script run against a throwaway local PostgreSQL
+#      PostgreSQL's init script against a throwaway local PostgreSQL, and the Redis command line
+#      against a local redis-server (AOF survives SIGKILL)
 #   6. stops the API server if this script started it
 #
 # Prerequisites: Debian 12 (or similar) as root with a Rust toolchain (cargo, rustfmt, clippy).
-# Missing apt packages (etcd-server, golang-go, npm, unzip, python3-venv, postgresql, ...) are
-# installed.
+# Missing apt packages (etcd-server, golang-go, npm, unzip, python3-venv, postgresql,
+# redis-server, ...) are installed.
 # Knobs: CARGO_TARGET_DIR (default target-operator/), BUKUBESAR_TOOLS_DIR (default
 # $CARGO_TARGET_DIR/tools), plus the ENVTEST_* variables of scripts/envtest-apiserver.sh.
 set -euo pipefail
@@ -49,6 +50,8 @@ KV="$TOOLS/venv/bin/kubernetes-validate"
 # PostgreSQL server binaries: operator/tests/postgres_init.rs runs the init script for real
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 command -v runuser >/dev/null || apt_install util-linux
+# redis-server + redis-cli: operator/tests/redis_durability.rs runs the Redis command line
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
 
 if command -v rustup >/dev/null; then
   for component in rustfmt clippy; do
