@@ -5,3 +5,6 @@
 pub mod db;
 pub mod log;
 pub mod shutdown;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

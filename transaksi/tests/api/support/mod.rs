@@ -1,6 +1,6 @@
 //! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
 
-pub mod postgres;
+pub use bukubesar_common::testkit::postgres;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,8 +8,8 @@ use base64::Engine;
 use clap::Parser;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
 use transaksi::config::{Cli, Settings};
 
 pub struct TestApp {
@@ -96,17 +96,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Creates an empty database (no tables) on the test server and returns its name.
 pub async fn fresh_database() -> String {
-    let server = postgres::server();
-    let db_name = format!("transaksi_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect_with(&server.options("postgres"))
-        .await
-        .expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    admin.close().await.ok();
-    db_name
+    postgres::server().create_database("transaksi_test").await
 }
 
 impl TestApp {

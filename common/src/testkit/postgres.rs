@@ -1,4 +1,4 @@
-//! The PostgreSQL server the tests use.
+//! The PostgreSQL server the integration tests use.
 //!
 //! * `TEST_DATABASE_URL` set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`): that server;
 //!   each test creates its own database on it.
@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
 
 /// How long the throwaway server may take to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,6 +39,22 @@ impl PgServer {
 
     pub fn user(&self) -> String {
         self.base.get_username().to_owned()
+    }
+}
+
+impl PgServer {
+    /// Creates an empty database named `<prefix>_<random>` and returns its name.
+    pub async fn create_database(&self, prefix: &str) -> String {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&self.options("postgres"))
+            .await
+            .expect("connect to the test PostgreSQL server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        name
     }
 }
 
