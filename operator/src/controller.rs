@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Servi
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{Action, Controller, Error as RunError};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
@@ -124,11 +124,14 @@ where
     }
 }
 
-/// Runs the controller until `shutdown`.
+/// How long a shutdown waits for in-flight reconciles before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
+/// Runs the controller until `shutdown` (plus at most [`SHUTDOWN_GRACE`]).
 pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Shutdown) {
     let ns = &config.namespace;
     let ours = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
-    Controller::new(
+    let controller = Controller::new(
         scoped::<LedgerDeployment>(&client, ns),
         watcher::Config::default(),
     )
@@ -137,18 +140,36 @@ pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Sh
     .owns(scoped::<Service>(&client, ns), ours.clone())
     .owns(scoped::<ConfigMap>(&client, ns), ours.clone())
     .owns(scoped::<Secret>(&client, ns), ours)
-    .graceful_shutdown_on(shutdown.wait())
+    .graceful_shutdown_on(shutdown.clone().wait())
     .run(reconcile, error_policy, ctx)
     .for_each(|result| async move {
         match result {
-            Ok((object, _)) => {
-                info!(name = %object.name, namespace = ?object.namespace, "reconciled")
+            Ok((object, _)) => info!(
+                name = %object.name,
+                namespace = object.namespace.as_deref().unwrap_or_default(),
+                "reconciled"
+            ),
+            Err(RunError::ReconcilerFailed(error, object)) => warn!(
+                name = %object.name,
+                namespace = object.namespace.as_deref().unwrap_or_default(),
+                %error,
+                "reconcile failed"
+            ),
+            Err(RunError::QueueError(error)) => {
+                warn!(%error, "watching the API server failed; retrying with backoff")
             }
-            Err(error) => warn!(%error, "reconcile failed"),
+            Err(error) => warn!(%error, "controller error"),
         }
-    })
-    .await;
-    info!("controller stopped");
+    });
+    // The runtime's graceful shutdown does not end while a watch is failing (e.g. the CRD is
+    // not installed, or RBAC forbids the list); never let that block the process's exit.
+    tokio::select! {
+        () = controller => info!("controller stopped"),
+        () = async {
+            shutdown.wait().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "controller did not stop in time; leaving it"),
+    }
 }
 
 /// Entry point of one reconcile: finalizer handling, metrics, backoff bookkeeping.

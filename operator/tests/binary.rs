@@ -121,27 +121,10 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
         .await
         .unwrap();
 
-    // A kubeconfig that impersonates the chart's ServiceAccount.
-    let mut kubeconfig = Kubeconfig::read().unwrap();
-    for user in &mut kubeconfig.auth_infos {
-        if let Some(info) = user.auth_info.as_mut() {
-            info.impersonate = Some(sa.clone());
-            info.impersonate_groups = Some(vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{SA_NAMESPACE}"),
-                "system:authenticated".into(),
-            ]);
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kubeconfig");
-    std::fs::write(&path, serde_json::to_vec(&kubeconfig).unwrap()).unwrap();
+    let path = kubeconfig_as(&sa, dir.path());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_operator"))
             .args(["run", "--health-addr", &format!("127.0.0.1:{port}")])
@@ -208,23 +191,8 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
     .await;
 
     // SIGTERM: clean exit, Lease released.
-    // through sh's builtin: /bin/kill (procps) is not on every minimal Debian
-    let status = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.0.id())])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no exit 20 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    sigterm(&child.0);
+    let exit = wait_exit(&mut child.0, Duration::from_secs(5)).await;
     assert!(exit.success(), "operator exited with {exit}");
     let lease = leases.get(&lease_name).await.unwrap();
     assert_eq!(
@@ -251,4 +219,78 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
             .iter()
             .any(|l| l.contains("acquired the leader Lease"))
     );
+}
+
+/// A kubeconfig (in `dir`) that impersonates the ServiceAccount `sa` on top of $KUBECONFIG.
+fn kubeconfig_as(sa: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let sa_namespace = sa.split(':').nth(2).unwrap_or_default().to_owned();
+    let mut kubeconfig = Kubeconfig::read().unwrap();
+    for user in &mut kubeconfig.auth_infos {
+        if let Some(info) = user.auth_info.as_mut() {
+            info.impersonate = Some(sa.to_owned());
+            info.impersonate_groups = Some(vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{sa_namespace}"),
+                "system:authenticated".into(),
+            ]);
+        }
+    }
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, serde_json::to_vec(&kubeconfig).unwrap()).unwrap();
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sigterm(child: &std::process::Child) {
+    // through sh's builtin: /bin/kill (procps) is not on every minimal Debian
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        assert!(started.elapsed() < limit, "no exit {limit:?} after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// While its watches fail (here: RBAC forbids the namespace), SIGTERM still ends the process
+/// within the controller's shutdown grace.
+#[tokio::test]
+async fn sigterm_ends_the_process_even_while_watches_fail() {
+    let Some(_admin) = admin().await else { return };
+    let sa = std::env::var("BUKUBESAR_SCOPED_OPERATOR_SA").unwrap_or_else(|_| {
+        "system:serviceaccount:bukubesar-scoped:bukubesar-operator-scoped".into()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = kubeconfig_as(&sa, dir.path());
+    let port = free_port();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_operator"))
+            .args(["run", "--health-addr", &format!("127.0.0.1:{port}")])
+            .args(["--leader-elect", "false", "--namespace", "default"])
+            .env("KUBECONFIG", &path)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually("/healthz", || get(port, "/healthz")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sigterm(&child.0);
+    let exit = wait_exit(&mut child.0, Duration::from_secs(25)).await;
+    assert!(exit.success(), "operator exited with {exit}");
 }
