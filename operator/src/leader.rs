@@ -141,36 +141,53 @@ impl LeaderElector {
         }
     }
 
-    /// Waits until this candidate holds the Lease.
-    pub async fn acquire(&self) {
+    /// Waits until this candidate holds the Lease. Returns when the winning attempt *started*:
+    /// the Lease was written no earlier, so counting the renew deadline from there is safe.
+    pub async fn acquire(&self) -> Instant {
         loop {
-            match self.try_acquire_or_renew().await {
-                Ok(true) => {
+            let attempt = Instant::now();
+            match tokio::time::timeout(self.config.renew_deadline, self.try_acquire_or_renew())
+                .await
+            {
+                Ok(Ok(true)) => {
                     info!(lease = %self.config.name, identity = %self.config.identity, "acquired the leader Lease");
-                    return;
+                    return attempt;
                 }
-                Ok(false) => {}
-                Err(error) => warn!(%error, "cannot read or write the leader Lease"),
+                Ok(Ok(false)) => {}
+                Ok(Err(error)) => warn!(%error, "cannot read or write the leader Lease"),
+                Err(_) => warn!(lease = %self.config.name, "acquiring the leader Lease timed out"),
             }
             tokio::time::sleep(self.config.retry_period).await;
         }
     }
 
-    /// Renews until a renewal fails for longer than the renew deadline; then returns.
-    pub async fn keep_renewing(&self) -> LeaderError {
-        let mut last_renewed = Instant::now();
+    /// Renews until a renewal fails for longer than the renew deadline; then returns. Each
+    /// attempt is cut off at the deadline, so a hanging API call cannot keep a stale leader
+    /// reconciling past the point where another replica may take over.
+    pub async fn keep_renewing(&self, acquired: Instant) -> LeaderError {
+        let lost = || LeaderError::Lost(self.config.name.clone());
+        let mut last_renewed = acquired;
         loop {
             tokio::time::sleep(self.config.retry_period).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_renewed = Instant::now(),
-                Ok(false) => {
-                    warn!(lease = %self.config.name, "another replica holds the leader Lease");
-                    return LeaderError::Lost(self.config.name.clone());
-                }
-                Err(error) => warn!(%error, "could not renew the leader Lease"),
+            let remaining = self
+                .config
+                .renew_deadline
+                .saturating_sub(last_renewed.elapsed());
+            if remaining.is_zero() {
+                return lost();
             }
-            if last_renewed.elapsed() >= self.config.renew_deadline {
-                return LeaderError::Lost(self.config.name.clone());
+            let attempt = Instant::now();
+            match tokio::time::timeout(remaining, self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => last_renewed = attempt,
+                Ok(Ok(false)) => {
+                    warn!(lease = %self.config.name, "another replica holds the leader Lease");
+                    return lost();
+                }
+                Ok(Err(error)) => warn!(%error, "could not renew the leader Lease"),
+                Err(_) => {
+                    warn!(lease = %self.config.name, "renewing the leader Lease timed out");
+                    return lost();
+                }
             }
         }
     }
@@ -210,14 +227,14 @@ impl LeaderElector {
         F: FnOnce() -> Fut,
         Fut: Future<Output = ()>,
     {
-        tokio::select! {
-            () = self.acquire() => {}
+        let acquired = tokio::select! {
+            at = self.acquire() => at,
             () = shutdown.wait() => return Ok(()),
-        }
+        };
         on_leader(true);
         let result = tokio::select! {
             () = work() => Ok(()),
-            lost = self.keep_renewing() => Err(lost),
+            lost = self.keep_renewing(acquired) => Err(lost),
         };
         on_leader(false);
         if result.is_ok() {

@@ -19,6 +19,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
@@ -833,6 +834,42 @@ async fn leader_election_admits_one_leader_at_a_time() {
         a.try_acquire_or_renew().await.unwrap(),
         "released Lease must be free"
     );
+
+    // A leader whose Lease is taken from under it stops its work at the next renewal.
+    let c = Arc::new(LeaderElector::new(client.clone(), config("replica-c")));
+    let leading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_keep, never) = Shutdown::new();
+    let task = {
+        let (c, leading) = (c.clone(), leading.clone());
+        tokio::spawn(async move {
+            c.run(
+                move |on| leading.store(on, std::sync::atomic::Ordering::SeqCst),
+                never,
+                futures::future::pending::<()>,
+            )
+            .await
+        })
+    };
+    // a stopped renewing above, so c gets the Lease once it expires
+    wait_for("c to lead", || async {
+        leading
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then_some(())
+    })
+    .await;
+    let leases: Api<Lease> = Api::namespaced(admin.clone(), SA_NAMESPACE);
+    let mut stolen = leases.get(&lease).await.unwrap();
+    stolen.spec.as_mut().unwrap().holder_identity = Some("intruder".into());
+    leases
+        .replace(&lease, &PostParams::default(), &stolen)
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(3), task)
+        .await
+        .expect("c kept leading after losing the Lease")
+        .unwrap();
+    assert!(outcome.is_err(), "run must report the lost Lease");
+    assert!(!leading.load(std::sync::atomic::Ordering::SeqCst));
 }
 
 /// The chart installed with `watchNamespace` (Role + RoleBinding in that namespace only, no
