@@ -65,10 +65,21 @@ fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
 }
 
 /// What the operator watches.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Watch only this namespace; all namespaces when `None`.
     pub namespace: Option<String>,
+    /// How long a shutdown waits for in-flight reconciles before giving up on them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            namespace: None,
+            shutdown_grace: Duration::from_secs(15),
+        }
+    }
 }
 
 /// Shared state of all reconciles.
@@ -124,12 +135,10 @@ where
     }
 }
 
-/// How long a shutdown waits for in-flight reconciles before giving up on them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
-
-/// Runs the controller until `shutdown` (plus at most [`SHUTDOWN_GRACE`]).
+/// Runs the controller until `shutdown` (plus at most `config.shutdown_grace`).
 pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Shutdown) {
     let ns = &config.namespace;
+    let grace = config.shutdown_grace;
     let ours = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
     let controller = Controller::new(
         scoped::<LedgerDeployment>(&client, ns),
@@ -167,8 +176,8 @@ pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Sh
         () = controller => info!("controller stopped"),
         () = async {
             shutdown.wait().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "controller did not stop in time; leaving it"),
+            tokio::time::sleep(grace).await;
+        } => warn!(grace_secs = grace.as_secs(), "controller did not stop in time; leaving it"),
     }
 }
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bukubesar_common::critical;
 use bukubesar_common::log::{self, LogLevel};
@@ -52,6 +53,10 @@ struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     namespace: Option<String>,
+    /// Seconds a shutdown waits for in-flight reconciles (keep it below the pod's
+    /// terminationGracePeriodSeconds).
+    #[arg(long, default_value_t = 15)]
+    shutdown_grace_secs: u64,
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
 }
@@ -122,6 +127,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     ));
     let config = controller::Config {
         namespace: args.namespace.clone(),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
     ready.store(true, Ordering::Relaxed);
 

@@ -283,6 +283,7 @@ async fn sigterm_ends_the_process_even_while_watches_fail() {
         Command::new(env!("CARGO_BIN_EXE_operator"))
             .args(["run", "--health-addr", &format!("127.0.0.1:{port}")])
             .args(["--leader-elect", "false", "--namespace", "default"])
+            .args(["--shutdown-grace-secs", "2"])
             .env("KUBECONFIG", &path)
             .stdout(Stdio::null())
             .spawn()
@@ -291,6 +292,6 @@ async fn sigterm_ends_the_process_even_while_watches_fail() {
     eventually("/healthz", || get(port, "/healthz")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     sigterm(&child.0);
-    let exit = wait_exit(&mut child.0, Duration::from_secs(25)).await;
+    let exit = wait_exit(&mut child.0, Duration::from_secs(8)).await;
     assert!(exit.success(), "operator exited with {exit}");
 }

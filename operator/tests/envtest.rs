@@ -175,6 +175,7 @@ async fn start_controller_as(admin: &Client, ns: &str, sa: &str) -> Running {
     let (trigger, shutdown) = Shutdown::new();
     let config = controller::Config {
         namespace: Some(ns.to_owned()),
+        ..Default::default()
     };
     let handle = tokio::spawn(controller::run(client, config, ctx.clone(), shutdown));
     Running {
