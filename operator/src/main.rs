@@ -57,6 +57,7 @@ struct RunArgs {
     /// terminationGracePeriodSeconds).
     #[arg(long, default_value_t = 15)]
     shutdown_grace_secs: u64,
+    /// Log level of the JSON-lines logs on stdout.
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
 }
