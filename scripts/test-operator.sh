@@ -107,7 +107,7 @@ kubectl get ns ledger-scoped >/dev/null 2>&1 || kubectl create ns ledger-scoped 
 # (with the chart's sample LedgerDeployment, which must be accepted by the API server)
 helm upgrade --install bukubesar-operator-scoped "$CHART" -n bukubesar-scoped --create-namespace \
   --set watchNamespace=ledger-scoped --set sample.enabled=true >/dev/null
-kubectl get ldg ledger -n bukubesar-scoped >/dev/null
+kubectl get ldg ledger -n ledger-scoped >/dev/null
 kubectl apply --server-side --force-conflicts --field-manager=test-operator -f crds/ledgerdeployment.yaml
 kubectl wait --for=condition=Established --timeout=30s crd/ledgerdeployments.bukubesar.io
 kubectl get ns bank >/dev/null 2>&1 || kubectl create ns bank
