@@ -323,7 +323,11 @@ async fn apply(ld: &LedgerDeployment, ctx: &Context) -> Result<Action, Error> {
     let error = result.as_ref().err().map(ToString::to_string);
     let became_ready = write_status(ld, ctx, error.as_deref()).await?;
     match result {
-        Ok(created) => {
+        Ok(Pass { created, warnings }) => {
+            for warning in warnings {
+                ctx.event(ld, EventType::Warning, "StorageChangeIgnored", warning)
+                    .await;
+            }
             if !created.is_empty() {
                 ctx.event(
                     ld,
@@ -357,8 +361,8 @@ async fn apply(ld: &LedgerDeployment, ctx: &Context) -> Result<Action, Error> {
     }
 }
 
-/// Applies every child; returns the generated Secrets created in this pass.
-async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Vec<String>, Error> {
+/// Applies every child.
+async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Pass, Error> {
     let inst = Instance::new(ld)?;
     let client = &ctx.client;
     let ns = inst.namespace.as_str();
@@ -368,16 +372,19 @@ async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Vec<Stri
     let services: Api<Service> = Api::namespaced(client.clone(), ns);
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
 
-    let created = ensure_secrets(&inst, &secrets_api).await?;
+    let mut pass = Pass {
+        created: ensure_secrets(&inst, &secrets_api).await?,
+        warnings: Vec::new(),
+    };
 
     if inst.spec.postgres.external.is_none() {
         ssa(&configmaps, &postgres::init_configmap(&inst)).await?;
         ssa(&services, &postgres::service(&inst)).await?;
-        ssa(&statefulsets, &postgres::statefulset(&inst)).await?;
+        apply_statefulset(&statefulsets, postgres::statefulset(&inst), &mut pass).await?;
     }
     if inst.spec.redis.external.is_none() {
         ssa(&services, &redis::service(&inst)).await?;
-        ssa(&statefulsets, &redis::statefulset(&inst)).await?;
+        apply_statefulset(&statefulsets, redis::statefulset(&inst), &mut pass).await?;
     }
     for app in [App::Transaksi, App::Mutasi] {
         let hash = secret_hash(&inst, &secrets_api, app).await?;
@@ -392,7 +399,36 @@ async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Vec<Stri
         delete_if_present(&deployments, &jaeger_name).await?;
         delete_if_present(&services, &jaeger_name).await?;
     }
-    Ok(created)
+    Ok(pass)
+}
+
+/// What one successful pass over the children has to report.
+struct Pass {
+    /// Generated Secrets created in this pass.
+    created: Vec<String>,
+    /// Parts of the spec that could not be applied (Warning Events).
+    warnings: Vec<String>,
+}
+
+/// Applies a StatefulSet, keeping the claim templates of an existing one (they are immutable).
+async fn apply_statefulset(
+    api: &Api<StatefulSet>,
+    desired: StatefulSet,
+    pass: &mut Pass,
+) -> Result<(), Error> {
+    let name = desired.metadata.name.clone().unwrap_or_default();
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(kube_err(format!("reading StatefulSet {name}")))?;
+    let (desired, storage_kept) = postgres::keep_existing_claims(desired, existing.as_ref());
+    if storage_kept {
+        pass.warnings.push(format!(
+            "the storage of StatefulSet {name} cannot change after creation; kept its current \
+             claim template (resize the PVC data-{name}-0 itself if its StorageClass allows)"
+        ));
+    }
+    ssa(api, &desired).await
 }
 
 /// The components this spec runs, with their workloads as the API server reports them.

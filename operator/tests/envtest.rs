@@ -505,6 +505,50 @@ async fn platform_lifecycle_under_the_charts_service_account() {
     })
     .await;
 
+    // A storage change cannot reach an existing StatefulSet (immutable claim templates): it is
+    // reported as a Warning Event and does not block the rest of the spec.
+    lds.patch(
+        "ledger",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"spec": {"postgres": {"storage": {"size": "20Gi"}}, "mutasi": {"replicas": 2}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    wait_for("mutasi to scale despite the storage change", || async {
+        let d = deployments.get("ledger-mutasi").await.ok()?;
+        (d.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
+    let sts = statefulsets.get("ledger-postgres").await.unwrap();
+    let claim = &sts.spec.unwrap().volume_claim_templates.unwrap()[0];
+    let size = &claim
+        .spec
+        .as_ref()
+        .unwrap()
+        .resources
+        .as_ref()
+        .unwrap()
+        .requests
+        .as_ref()
+        .unwrap()["storage"];
+    assert_eq!(size.0, "10Gi");
+    let events: Api<K8sEvent> = Api::namespaced(admin.clone(), &ns);
+    wait_for("a StorageChangeIgnored Warning", || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("StorageChangeIgnored")
+                    && e.type_.as_deref() == Some("Warning")
+            })
+            .then_some(())
+    })
+    .await;
+    let ld = lds.get("ledger").await.unwrap();
+    assert_eq!(condition(&ld, "Degraded").unwrap().0, "False");
+
     // A changed credential changes the pod-template hash (which restarts the pods) of the
     // services that use it, and only of those.
     let hash = |d: Deployment| -> Option<String> {
@@ -573,7 +617,6 @@ async fn platform_lifecycle_under_the_charts_service_account() {
     assert_eq!(condition(&ld, "Progressing").unwrap().0, "False");
 
     // Events were recorded for the resource.
-    let events: Api<K8sEvent> = Api::namespaced(admin.clone(), &ns);
     let reasons: Vec<String> = wait_for("Events", || async {
         let list = events.list(&ListParams::default()).await.ok()?;
         let reasons: Vec<String> = list

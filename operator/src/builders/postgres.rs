@@ -197,6 +197,55 @@ pub fn claim_template(
     }
 }
 
+/// The storage (size, class) a StatefulSet's first claim template asks for.
+fn claim_storage(sts: &StatefulSet) -> Option<(Option<Quantity>, Option<String>)> {
+    let claim = sts
+        .spec
+        .as_ref()?
+        .volume_claim_templates
+        .as_ref()?
+        .first()?;
+    let spec = claim.spec.as_ref()?;
+    let size = spec
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .cloned();
+    Some((size, spec.storage_class_name.clone()))
+}
+
+/// `volumeClaimTemplates` of a StatefulSet cannot change once it exists (the API server rejects
+/// the whole update). When the spec asks for different storage than an existing StatefulSet
+/// has, keep the existing templates so that everything else still applies, and say so (`true`).
+pub fn keep_existing_claims(
+    mut desired: StatefulSet,
+    existing: Option<&StatefulSet>,
+) -> (StatefulSet, bool) {
+    let Some(existing) = existing else {
+        return (desired, false);
+    };
+    let existing_storage = claim_storage(existing);
+    if existing_storage.is_none() || existing_storage == claim_storage(&desired) {
+        return (desired, false);
+    }
+    let templates = existing.spec.as_ref().and_then(|s| {
+        s.volume_claim_templates.clone().map(|claims| {
+            claims
+                .into_iter()
+                .map(|mut c| {
+                    c.status = None;
+                    c
+                })
+                .collect()
+        })
+    });
+    if let Some(spec) = desired.spec.as_mut() {
+        spec.volume_claim_templates = templates;
+    }
+    (desired, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +303,37 @@ mod tests {
         assert_eq!(
             pod.volumes.unwrap()[0].config_map.as_ref().unwrap().name,
             "ledger-postgres-init"
+        );
+    }
+
+    #[test]
+    fn storage_changes_keep_the_existing_claim_templates() {
+        let ld = ledger(default_spec());
+        let inst = Instance::new(&ld).unwrap();
+        let existing = statefulset(&inst);
+        let (same, changed) = keep_existing_claims(statefulset(&inst), Some(&existing));
+        assert!(!changed);
+        assert_eq!(same, existing);
+        let (fresh, changed) = keep_existing_claims(statefulset(&inst), None);
+        assert!(!changed);
+        assert_eq!(fresh, existing);
+
+        let mut spec = default_spec();
+        spec.postgres.storage.size = Some("50Gi".into());
+        spec.postgres.image = "postgres:15.8-alpine".into();
+        let bigger = ledger(spec);
+        let inst = Instance::new(&bigger).unwrap();
+        let (kept, changed) = keep_existing_claims(statefulset(&inst), Some(&existing));
+        assert!(changed);
+        let kept = kept.spec.unwrap();
+        assert_eq!(
+            kept.volume_claim_templates,
+            existing.spec.as_ref().unwrap().volume_claim_templates
+        );
+        assert_eq!(
+            kept.template.spec.unwrap().containers[0].image.as_deref(),
+            Some("postgres:15.8-alpine"),
+            "everything but the claims still follows the spec"
         );
     }
 
