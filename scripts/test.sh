@@ -2,7 +2,10 @@
 # The project's test command (README "Run the tests"; CI runs exactly this through .ci/run).
 # On a fresh Debian machine it installs what the tests need (PostgreSQL server binaries for
 # the throwaway test database, rustfmt and clippy), then runs:
-#   cargo fmt --check, cargo clippy --all-targets -D warnings, and every test of the workspace.
+#   cargo fmt --check, cargo clippy --all-targets -D warnings, every test of the services,
+#   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
+#   (etcd + kube-apiserver, built from Debian sources the first time, ~6 min), the Helm chart
+#   (lint, template, kubernetes-validate, helm install) and the CRD files.
 #
 # The tests start their own throwaway PostgreSQL (initdb on a random port) unless
 # TEST_DATABASE_URL names a server to use, e.g. postgres://postgres@127.0.0.1:5432/postgres.
@@ -35,5 +38,8 @@ cargo fmt --all --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-say "cargo test"
-cargo test --workspace
+say "cargo test (services)"
+cargo test --workspace --exclude operator
+
+say "operator, CRD and Helm chart (scripts/test-operator.sh)"
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" bash scripts/test-operator.sh
