@@ -48,7 +48,7 @@ ensure_debs() {
   fi
   if [ "${#need[@]}" -gt 0 ]; then
     log "apt-get install ${need[*]}"
-    [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || apt-get update -qq
+    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 }
@@ -89,7 +89,7 @@ build_apiserver() {
   )
   mkdir -p "$ENVTEST_BIN"
   cp "$b/$K8S_TREE/_output/bin/kube-apiserver" "$ENVTEST_BIN/kube-apiserver"
-  [ "${KEEP_BUILD_TREE:-0}" = 1 ] || rm -rf "$b/$K8S_TREE" "$b/gocache" "$b/gopath"
+  [ "${KEEP_BUILD_TREE:-0}" = 1 ] || rm -rf "${b:?}/$K8S_TREE" "${b:?}/gocache" "${b:?}/gopath"
 }
 
 gen_certs() {

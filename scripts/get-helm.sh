@@ -14,7 +14,7 @@ command -v npm   >/dev/null || need+=(npm)
 command -v unzip >/dev/null || need+=(unzip)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "[get-helm] apt-get install ${need[*]}" >&2
-  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || apt-get update -qq
+  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 work=$(mktemp -d)

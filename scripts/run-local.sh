@@ -21,28 +21,28 @@ say() { echo "[run-local] $*" >&2; }
 
 as_root() { [ "$(id -u)" = 0 ]; }
 
-apt_install() {
-  as_root || { say "please install: $*"; exit 1; }
-  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 pg_up() { pg_isready -q -h "$DB_HOST" -p "$DB_PORT" 2>/dev/null; }
 
 ensure_postgres() {
   command -v pg_isready >/dev/null || apt_install postgresql postgresql-client
   pg_up && return 0
-  # A Debian cluster that is installed but stopped (containers have no systemd).
-  if command -v pg_lsclusters >/dev/null && [ -n "$(pg_lsclusters -h 2>/dev/null)" ]; then
-    read -r version cluster _ < <(pg_lsclusters -h | head -n 1)
-    say "starting PostgreSQL cluster $version/$cluster"
-    pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start || true
-    for _ in $(seq 1 30); do pg_up && return 0; sleep 1; done
+  # A Debian cluster on that port that is installed but stopped (containers have no systemd).
+  if command -v pg_lsclusters >/dev/null; then
+    local version cluster port
+    while read -r version cluster port _; do
+      [ "$port" = "$DB_PORT" ] || continue
+      say "starting PostgreSQL cluster $version/$cluster"
+      pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start || true
+      for _ in $(seq 1 30); do pg_up && return 0; sleep 1; done
+    done < <(pg_lsclusters -h 2>/dev/null)
   fi
   # Otherwise a private cluster in .local/pg (kept between runs).
   local bin
-  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-  [ -x "$bin/initdb" ] || { apt_install postgresql; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; }
+  bin="$(newest_pg_bin)"
+  [ -n "$bin" ] || { apt_install postgresql; bin="$(newest_pg_bin)"; }
   local dir="$PWD/.local/pg" run=()
   mkdir -p "$dir"
   if as_root; then chown -R postgres:postgres "$dir"; run=(runuser -u postgres --); fi

@@ -34,7 +34,7 @@ T0=$SECONDS
 step() { echo "==> [$((SECONDS - T0))s] $*" >&2; }
 
 apt_install() {
-  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || apt-get update -qq
+  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
@@ -51,7 +51,9 @@ KV="$TOOLS/venv/bin/kubernetes-validate"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 command -v runuser >/dev/null || apt_install util-linux
 # redis-server + redis-cli: operator/tests/redis_durability.rs runs the Redis command line
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  apt_install redis-server redis-tools
+fi
 
 if command -v rustup >/dev/null; then
   for component in rustfmt clippy; do

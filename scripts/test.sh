@@ -2,7 +2,8 @@
 # The project's test command (README "Run the tests"; CI runs exactly this through .ci/run).
 # On a fresh Debian machine it installs what the tests need (PostgreSQL server binaries for
 # the throwaway test database, rustfmt and clippy), then runs:
-#   cargo fmt --check, cargo clippy --all-targets -D warnings, every test of the services,
+#   a shellcheck pass over every script, cargo fmt --check, cargo clippy --all-targets -D warnings,
+#   every test of the services,
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
 #   (etcd + kube-apiserver, built from Debian sources the first time, ~6 min), the Helm chart
 #   (lint, template, kubernetes-validate, helm install) and the CRD files.
@@ -15,15 +16,12 @@ cd "$(dirname "$0")/.."
 
 say() { echo "[test] $*" >&2; }
 
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then say "please install the Debian packages: $*"; exit 1; fi
-  say "apt-get install $*"
-  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 command -v cargo >/dev/null || { say "cargo is required (rustup)"; exit 1; }
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+if [ -z "$(newest_pg_bin)" ] && ! command -v initdb >/dev/null; then
+  say "installing PostgreSQL (the tests start a throwaway server)"
   apt_install postgresql
 fi
 if command -v rustup >/dev/null; then
@@ -31,6 +29,10 @@ if command -v rustup >/dev/null; then
     rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
   done
 fi
+
+say "shellcheck"
+command -v shellcheck >/dev/null || apt_install shellcheck
+shellcheck -x scripts/*.sh .ci/run
 
 say "cargo fmt --check"
 cargo fmt --all --check
