@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::secrets::{App, db_credentials, superuser_secret_name};
 use super::{Component, Instance, env, env_from_secret, exec_probe, tcp_port};
+use crate::crd::StorageSpec;
 
 pub const PORT: i32 = 5432;
 pub const DATA_VOLUME: &str = "data";
@@ -128,37 +129,50 @@ pub fn statefulset(inst: &Instance) -> StatefulSet {
         resources: spec.resources.as_ref().map(|r| r.to_requirements()),
         ..Default::default()
     };
+    let pod = PodSpec {
+        containers: vec![container],
+        volumes: Some(vec![Volume {
+            name: "initdb".to_owned(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: init_configmap_name(inst),
+                default_mode: Some(0o555),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        termination_grace_period_seconds: Some(60),
+        ..Default::default()
+    };
+    data_statefulset(inst, Component::Postgres, pod, &spec.storage, "10Gi")
+}
+
+/// The one-replica StatefulSet of a data store (PostgreSQL, Redis): named after the component,
+/// governed by its headless Service, running `pod`, with one PVC template [`DATA_VOLUME`].
+pub fn data_statefulset(
+    inst: &Instance,
+    component: Component,
+    pod: PodSpec,
+    storage: &StorageSpec,
+    default_size: &str,
+) -> StatefulSet {
     StatefulSet {
-        metadata: inst.meta(inst.child_name(Component::Postgres), Component::Postgres),
+        metadata: inst.meta(inst.child_name(component), component),
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
-            service_name: Some(inst.child_name(Component::Postgres)),
-            selector: inst.selector(Component::Postgres),
+            service_name: Some(inst.child_name(component)),
+            selector: inst.selector(component),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(inst.labels(Component::Postgres)),
+                    labels: Some(inst.labels(component)),
                     ..Default::default()
                 }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    volumes: Some(vec![Volume {
-                        name: "initdb".to_owned(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: init_configmap_name(inst),
-                            default_mode: Some(0o555),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }]),
-                    termination_grace_period_seconds: Some(60),
-                    ..Default::default()
-                }),
+                spec: Some(pod),
             },
             volume_claim_templates: Some(vec![claim_template(
                 inst,
-                Component::Postgres,
-                spec.storage.size_or("10Gi"),
-                spec.storage.storage_class_name.as_deref(),
+                component,
+                storage.size_or(default_size),
+                storage.storage_class_name.as_deref(),
             )]),
             ..Default::default()
         }),

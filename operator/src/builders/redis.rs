@@ -1,13 +1,12 @@
 //! Redis with the append-only file fsynced on every write, on a PVC: stream events between
 //! publish and consume survive a restart.
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServiceSpec, VolumeMount,
+    Container, ContainerPort, PodSpec, Service, ServiceSpec, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::postgres::{DATA_VOLUME, claim_template};
+use super::postgres::{DATA_VOLUME, data_statefulset};
 use super::secrets::redis_secret_name;
 use super::{Component, Instance, env_from_secret, exec_probe, tcp_port};
 
@@ -69,32 +68,11 @@ pub fn statefulset(inst: &Instance) -> StatefulSet {
         resources: spec.resources.as_ref().map(|r| r.to_requirements()),
         ..Default::default()
     };
-    StatefulSet {
-        metadata: inst.meta(inst.child_name(Component::Redis), Component::Redis),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(1),
-            service_name: Some(inst.child_name(Component::Redis)),
-            selector: inst.selector(Component::Redis),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(inst.labels(Component::Redis)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    ..Default::default()
-                }),
-            },
-            volume_claim_templates: Some(vec![claim_template(
-                inst,
-                Component::Redis,
-                spec.storage.size_or("1Gi"),
-                spec.storage.storage_class_name.as_deref(),
-            )]),
-            ..Default::default()
-        }),
+    let pod = PodSpec {
+        containers: vec![container],
         ..Default::default()
-    }
+    };
+    data_statefulset(inst, Component::Redis, pod, &spec.storage, "1Gi")
 }
 
 #[cfg(test)]
