@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 /// `--db-*` flags shared by both services. The database name is not here because its default
@@ -88,13 +89,6 @@ impl DbCredentials {
         let password = std::env::var("DB_PASSWORD").ok().filter(|p| !p.is_empty());
         DbCredentials { user, password }
     }
-
-    pub fn new(user: impl Into<String>, password: Option<String>) -> Self {
-        DbCredentials {
-            user: user.into(),
-            password,
-        }
-    }
 }
 
 impl DbArgs {
@@ -137,6 +131,48 @@ impl DbArgs {
     }
 }
 
+/// Why a service could not start on its database.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("connecting to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("migrating the database: {0}")]
+    Migrate(#[source] MigrateError),
+}
+
+impl DbArgs {
+    /// Connects and applies `migrator`. A failure is reported here, as the one CRITICAL log
+    /// line a failed start-up gets (database, user and a secret-free reason), and returned.
+    pub async fn connect_and_migrate(
+        &self,
+        database: &str,
+        credentials: &DbCredentials,
+        application_name: &str,
+        migrator: &Migrator,
+    ) -> Result<PgPool, StartupError> {
+        let pool = match self.connect(database, credentials, application_name).await {
+            Ok(pool) => pool,
+            Err(error) => {
+                crate::critical!(
+                    db_host = %self.host,
+                    db_port = self.port,
+                    db_name = %database,
+                    db_user = %credentials.user,
+                    reason = %describe_connect_error(&error),
+                    "cannot connect to the database; exiting"
+                );
+                return Err(StartupError::Connect(error));
+            }
+        };
+        if let Err(error) = migrator.run(&pool).await {
+            crate::critical!(db_name = %database, reason = %error, "database migration failed; exiting");
+            return Err(StartupError::Migrate(error));
+        }
+        tracing::info!(db_name = %database, "database migrations applied");
+        Ok(pool)
+    }
+}
+
 /// A one-line, secret-free description of why connecting failed, for the CRITICAL log line.
 pub fn describe_connect_error(error: &sqlx::Error) -> String {
     match error {
@@ -161,7 +197,10 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_password() {
-        let credentials = DbCredentials::new("transaksi", Some("s3cr3t-pa55".into()));
+        let credentials = DbCredentials {
+            user: "transaksi".into(),
+            password: Some("s3cr3t-pa55".into()),
+        };
         let shown = format!("{credentials:?}");
         assert!(shown.contains("transaksi"));
         assert!(!shown.contains("s3cr3t-pa55"));

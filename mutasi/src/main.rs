@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use bukubesar_common::db::{DbArgs, DbCredentials, describe_connect_error};
+use bukubesar_common::db::{DbArgs, DbCredentials};
 use bukubesar_common::log::LogLevel;
 use clap::{Parser, Subcommand};
 
@@ -50,27 +50,13 @@ async fn main() -> ExitCode {
 
 async fn migrate(cli: &Cli) -> ExitCode {
     let credentials = DbCredentials::from_env();
-    let pool = match cli.db.connect(&cli.db_name, &credentials, "mutasi").await {
-        Ok(pool) => pool,
-        Err(error) => {
-            bukubesar_common::critical!(
-                db_host = %cli.db.host,
-                db_port = cli.db.port,
-                db_name = %cli.db_name,
-                reason = %describe_connect_error(&error),
-                "cannot connect to the database"
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    match MIGRATOR.run(&pool).await {
-        Ok(()) => {
-            tracing::info!(db_name = %cli.db_name, "migrations applied");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            bukubesar_common::critical!(reason = %error, "migrations failed");
-            ExitCode::FAILURE
-        }
+    match cli
+        .db
+        .connect_and_migrate(&cli.db_name, &credentials, "mutasi", &MIGRATOR)
+        .await
+    {
+        Ok(_) => ExitCode::SUCCESS,
+        // Already reported as one CRITICAL line.
+        Err(_) => ExitCode::FAILURE,
     }
 }

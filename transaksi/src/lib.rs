@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use bukubesar_common::critical;
-use bukubesar_common::db::{DbCredentials, describe_connect_error};
+use bukubesar_common::db::DbCredentials;
 use sqlx::PgPool;
 
 use api::AppState;
@@ -47,30 +47,16 @@ pub fn application(settings: &Settings, pool: PgPool) -> Router {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
     let credentials = DbCredentials::from_env();
-    let pool = match settings
+    let pool = settings
         .db
-        .connect(&settings.db_name, &credentials, "transaksi")
-        .await
-    {
-        Ok(pool) => pool,
-        Err(error) => {
-            critical!(
-                db_host = %settings.db.host,
-                db_port = settings.db.port,
-                db_name = %settings.db_name,
-                db_user = %credentials.user,
-                reason = %describe_connect_error(&error),
-                "cannot connect to the database; exiting"
-            );
-            return Err(error).context("connecting to the database");
-        }
-    };
+        .connect_and_migrate(
+            &settings.db_name,
+            &credentials,
+            "transaksi",
+            &datastore::MIGRATOR,
+        )
+        .await?;
     let datastore = Datastore::new(pool.clone());
-    if let Err(error) = datastore.migrate().await {
-        critical!(reason = %error, db_name = %settings.db_name, "database migration failed; exiting");
-        return Err(error).context("migrating");
-    }
-    tracing::info!(db_name = %settings.db_name, "database migrations applied");
     if matches!(cli.command, Some(Command::Migrate)) {
         return Ok(());
     }

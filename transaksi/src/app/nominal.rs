@@ -2,8 +2,6 @@
 //! 18 integer digits. Parsed from the number's own JSON text, never through a float, so
 //! `12345678901234567.89` stays exactly that.
 
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
 use super::AppError;
@@ -58,13 +56,6 @@ impl Nominal {
 
     pub fn value(self) -> Decimal {
         self.0
-    }
-}
-
-impl FromStr for Nominal {
-    type Err = AppError;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Nominal::from_json_text(text)
     }
 }
 
