@@ -10,7 +10,7 @@ use base64::Engine;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::app::AppError;
+use crate::app::{AppError, no_rekening};
 
 /// Longest Authorization header considered (a valid one is under 40 bytes).
 const MAX_AUTHORIZATION_BYTES: usize = 512;
@@ -25,16 +25,10 @@ pub async fn require_auth(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (no_rekening, pin) = basic_credentials(request.headers())?;
-    state
-        .authenticator
-        .authenticate(&no_rekening, &pin)
-        .await
-        .map_err(|error| {
-            if matches!(error, AppError::Unauthenticated { .. } | AppError::Locked) {
-                tracing::warn!(auth_no_rekening = %no_rekening, remark = %error, "authentication refused");
-            }
-            ApiError::from(error)
-        })?;
+    if no_rekening::is_well_formed(&no_rekening) {
+        tracing::Span::current().record("auth_no_rekening", no_rekening.as_str());
+    }
+    state.authenticator.authenticate(&no_rekening, &pin).await?;
     request.extensions_mut().insert(Authenticated(no_rekening));
     Ok(next.run(request).await)
 }

@@ -41,8 +41,15 @@ pub async fn log_request(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
+    // says which account the credentials named, whatever the outcome.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        auth_no_rekening = tracing::field::Empty
+    );
 
     let mut response = match tokio::time::timeout(timeout, next.run(request).instrument(span.clone())).await {
         Ok(response) => response,

@@ -140,7 +140,6 @@ impl Authenticator {
                 .datastore
                 .lock_if_exhausted(no_rekening, max, self.policy.lockout)
                 .await?;
-            tracing::warn!(no_rekening, locked, "wrong PIN (slot kept as a failure)");
             Ok(Verdict::WrongPin { locked })
         }
     }

@@ -253,10 +253,21 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
         .expect("the refused withdrawal is logged");
     assert_eq!(rejected["level"], "WARNING");
     assert_eq!(rejected["remark"], "saldo tidak cukup");
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["status"] == 401 && l["level"] == "WARNING")
+    let refused: Vec<&Value> = lines.iter().filter(|l| l["status"] == 401).collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "one line per refused request: {refused:?}"
+    );
+    assert_eq!(refused[0]["level"], "WARNING");
+    assert_eq!(refused[0]["auth_no_rekening"], no_rekening.as_str());
+    let of_that_request = lines
+        .iter()
+        .filter(|l| l["request_id"] == refused[0]["request_id"])
+        .count();
+    assert_eq!(
+        of_that_request, 1,
+        "a wrong PIN is logged once, not per layer"
     );
 
     // The bare PIN digits may appear by chance only inside timestamps, latencies and ids.
