@@ -1,58 +1,21 @@
 //! The PostgreSQL init script the operator puts in a ConfigMap, run the way the postgres
 //! image runs it (`/docker-entrypoint-initdb.d/*.sh`, executed with the container's env, psql
-//! over the local socket), against a throwaway PostgreSQL server. Needs the PostgreSQL server
-//! binaries (`apt-get install postgresql`; scripts/test-operator.sh installs them); fails
-//! without them. As root the server runs as the `postgres` user (initdb refuses root).
+//! talking to the server), against a private throwaway PostgreSQL server (the project's test
+//! harness; the script creates cluster-wide roles, so the server is not shared). Needs the
+//! PostgreSQL server binaries (`apt-get install postgresql`; the test scripts install them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use bukubesar_common::testkit::postgres;
 use operator::builders::postgres::INIT_SCRIPT;
 
-fn pg_bin() -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("bin"))
-                .filter(|p| p.join("initdb").exists())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.pop().expect(
-        "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: \
-         apt-get install postgresql (scripts/test-operator.sh does)",
-    )
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// Runs `program args` (as `postgres` when we are root) with `env`.
 fn run(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = if is_root() {
-        // absolute: the child's PATH (set below) decides where a bare name is looked up
-        let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("runuser not found (util-linux)");
-        let mut c = Command::new(runuser);
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
 }
 
 fn ok(what: &str, out: Output) -> String {
@@ -65,62 +28,14 @@ fn ok(what: &str, out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-struct Server {
-    pg_ctl: PathBuf,
-    data: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = run(
-            &self.pg_ctl,
-            &["-D", &self.data, "-m", "immediate", "stop"],
-            &[],
-        );
-    }
-}
-
 #[test]
 fn init_script_creates_owned_databases_and_password_users() {
-    let bin = pg_bin();
+    let server = postgres::throwaway();
+    let bin = postgres::postgres_bin_dir();
+    let host = server.host();
+    let port = server.port().to_string();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    // the postgres user must be able to write there
-    Command::new("chmod")
-        .arg("0777")
-        .arg(root)
-        .status()
-        .unwrap();
-    let data = root.join("data").display().to_string();
-    let socket = root.display().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    ok(
-        "initdb",
-        run(
-            &bin.join("initdb"),
-            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-            &[],
-        ),
-    );
-    let server_opts = format!("-k {socket} -p {port} -c listen_addresses=''");
-    let log = root.join("server.log").display().to_string();
-    ok(
-        "pg_ctl start",
-        run(
-            &bin.join("pg_ctl"),
-            &["-D", &data, "-l", &log, "-o", &server_opts, "-w", "start"],
-            &[],
-        ),
-    );
-    let _server = Server {
-        pg_ctl: bin.join("pg_ctl"),
-        data,
-    };
 
     // The script exactly as the ConfigMap carries it, run as the image's entrypoint does.
     let script = root.join("10-bukubesar-databases.sh");
@@ -128,7 +43,7 @@ fn init_script_creates_owned_databases_and_password_users() {
     let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display());
     let env = [
         ("PATH", path.as_str()),
-        ("PGHOST", socket.as_str()),
+        ("PGHOST", host.as_str()),
         ("PGPORT", port.as_str()),
         ("POSTGRES_USER", "postgres"),
         ("TRANSAKSI_DB_USER", "transaksi"),

@@ -65,11 +65,13 @@ pub fn server() -> &'static PgServer {
         Ok(url) if !url.is_empty() => PgServer {
             base: PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL"),
         },
-        _ => start_throwaway(),
+        _ => throwaway(),
     })
 }
 
-fn start_throwaway() -> PgServer {
+/// A new private server, never shared and never `TEST_DATABASE_URL`'s: for tests that change
+/// cluster-wide state (roles, databases with fixed names). Stopped when this process exits.
+pub fn throwaway() -> PgServer {
     let bin = postgres_bin_dir();
     let as_root = nix_is_root();
     let dir = tempfile::Builder::new()
@@ -182,7 +184,7 @@ fn start_throwaway() -> PgServer {
 
 /// The directory with `initdb`, `postgres` and `pg_isready`: `PG_BIN` if set, else the
 /// newest `/usr/lib/postgresql/<version>/bin`, else whatever is on `PATH`.
-fn postgres_bin_dir() -> PathBuf {
+pub fn postgres_bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("PG_BIN") {
         return PathBuf::from(dir);
     }
