@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 use kube::config::Kubeconfig;
-use kube::{Api, Client};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use operator::crd::LedgerDeployment;
+mod support;
 
-const SA_NAMESPACE: &str = "bukubesar-system";
+use operator::crd::LedgerDeployment;
+use support::{SA_NAMESPACE, admin, wait_for};
 
 #[test]
 fn crd_subcommand_prints_the_committed_crd() {
@@ -35,24 +36,6 @@ fn crd_subcommand_prints_the_committed_crd() {
     ))
     .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
-}
-
-async fn admin() -> Option<Client> {
-    let allow_skip = std::env::var("BUKUBESAR_ALLOW_SKIP_K8S").as_deref() == Ok("1");
-    let reason = match Client::try_default().await {
-        Ok(client) => match client.apiserver_version().await {
-            Ok(_) => return Some(client),
-            Err(e) => format!("the API server does not answer: {e}"),
-        },
-        Err(e) => format!("no Kubernetes configuration: {e}"),
-    };
-    assert!(
-        allow_skip,
-        "no Kubernetes API server for the operator's integration tests: {reason}. \
-         Run `bash scripts/test-operator.sh`, or set BUKUBESAR_ALLOW_SKIP_K8S=1 to skip."
-    );
-    eprintln!("\n!!!!!! SKIPPED: no Kubernetes API server ({reason}) !!!!!!\n");
-    None
 }
 
 /// GET `path` on 127.0.0.1:`port`; (status code, body).
@@ -71,21 +54,6 @@ async fn get(port: u16, path: &str) -> Option<(u16, String)> {
         .unwrap_or_default()
         .to_owned();
     Some((code, body))
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Kills the child if the test fails half-way.
@@ -150,13 +118,13 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
         }
     });
 
-    let (code, body) = eventually("/healthz", || get(port, "/healthz")).await;
+    let (code, body) = wait_for("/healthz", || get(port, "/healthz")).await;
     assert_eq!((code, body.as_str()), (200, "ok\n"));
-    eventually("/readyz 200", || async {
+    wait_for("/readyz 200", || async {
         (get(port, "/readyz").await?.0 == 200).then_some(())
     })
     .await;
-    eventually("leadership in /metrics", || async {
+    wait_for("leadership in /metrics", || async {
         let (_, body) = get(port, "/metrics").await?;
         body.contains("bukubesar_operator_leader 1").then_some(())
     })
@@ -177,11 +145,11 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
     .unwrap();
     lds.create(&PostParams::default(), &ld).await.unwrap();
     let deployments: Api<Deployment> = Api::namespaced(admin.clone(), &ns);
-    eventually("ledger-mutasi", || async {
+    wait_for("ledger-mutasi", || async {
         deployments.get_opt("ledger-mutasi").await.ok()?
     })
     .await;
-    eventually("reconcile counts in /metrics", || async {
+    wait_for("reconcile counts in /metrics", || async {
         let (_, body) = get(port, "/metrics").await?;
         let line = body
             .lines()
@@ -289,7 +257,7 @@ async fn sigterm_ends_the_process_even_while_watches_fail() {
             .spawn()
             .unwrap(),
     );
-    eventually("/healthz", || get(port, "/healthz")).await;
+    wait_for("/healthz", || get(port, "/healthz")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     sigterm(&child.0);
     let exit = wait_exit(&mut child.0, Duration::from_secs(8)).await;

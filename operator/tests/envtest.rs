@@ -10,7 +10,6 @@
 //! loud skip (CI never sets it).
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +32,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
 
+mod support;
+
 use operator::builders::{
     Component, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME,
 };
@@ -41,40 +42,13 @@ use operator::crd::LedgerDeployment;
 use operator::leader::{LeaderElector, LeaseConfig};
 use operator::metrics::Metrics;
 use operator::{Shutdown, ShutdownTrigger};
-
-const WAIT: Duration = Duration::from_secs(30);
-const SA_NAMESPACE: &str = "bukubesar-system";
+use support::{SA_NAMESPACE, admin, wait_for};
 
 fn service_account() -> String {
     std::env::var("BUKUBESAR_OPERATOR_SA")
         .unwrap_or_else(|_| format!("system:serviceaccount:{SA_NAMESPACE}:bukubesar-operator"))
 }
 
-/// The admin client, or `None` (skip) only when explicitly allowed.
-async fn admin() -> Option<Client> {
-    let allow_skip = std::env::var("BUKUBESAR_ALLOW_SKIP_K8S").as_deref() == Ok("1");
-    let reason = match Client::try_default().await {
-        Ok(client) => match client.apiserver_version().await {
-            Ok(_) => return Some(client),
-            Err(e) => format!("the API server does not answer: {e}"),
-        },
-        Err(e) => format!("no Kubernetes configuration: {e}"),
-    };
-    if allow_skip {
-        eprintln!(
-            "\n!!!!!! SKIPPED: no Kubernetes API server ({reason}); BUKUBESAR_ALLOW_SKIP_K8S=1 allows this skip !!!!!!\n"
-        );
-        None
-    } else {
-        panic!(
-            "no Kubernetes API server for the operator's integration tests: {reason}. \
-             Run `bash scripts/test-operator.sh` (starts one), or set BUKUBESAR_ALLOW_SKIP_K8S=1 to skip."
-        );
-    }
-}
-
-/// A client that acts as the Helm chart's ServiceAccount (impersonation headers on top of
-/// the admin certificate).
 async fn operator_client(admin: &Client) -> Client {
     client_as(admin, &service_account()).await
 }
@@ -105,24 +79,6 @@ async fn client_as(admin: &Client, sa: &str) -> Client {
         "system:authenticated".into(),
     ]);
     Client::try_from(config).unwrap()
-}
-
-async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn namespace(admin: &Client, prefix: &str) -> String {
