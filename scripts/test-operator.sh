@@ -33,10 +33,8 @@ T0=$SECONDS
 
 step() { echo "==> [$((SECONDS - T0))s] $*" >&2; }
 
-apt_install() {
-  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 step "tools: helm, kubectl, kubernetes-validate"
 bash scripts/get-helm.sh "$TOOLS" >&2
@@ -48,7 +46,7 @@ if [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
 fi
 KV="$TOOLS/venv/bin/kubernetes-validate"
 # PostgreSQL server binaries: operator/tests/postgres_init.rs runs the init script for real
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+[ -n "$(newest_pg_bin)" ] || apt_install postgresql
 command -v runuser >/dev/null || apt_install util-linux
 # redis-server + redis-cli: operator/tests/redis_durability.rs runs the Redis command line
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
