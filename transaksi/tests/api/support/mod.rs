@@ -262,13 +262,10 @@ impl TestApp {
     }
 }
 
-/// A nik and no_hp no other test in this process uses.
+/// A nik and no_hp not used before in this process (each test has its own database, so
+/// uniqueness within the process is enough).
 pub fn unique_identity() -> (String, String) {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let salt = u64::from(std::process::id() % 10_000);
-    (
-        format!("32{:04}{:010}", salt, n),
-        format!("0812{:04}{:05}", salt, n % 100_000),
-    )
+    (format!("32{n:014}"), format!("0812{n:08}"))
 }
