@@ -191,6 +191,27 @@ pub fn describe_connect_error(error: &sqlx::Error) -> String {
     }
 }
 
+/// True for errors that mean "the database cannot answer now" (unreachable, shutting down,
+/// overloaded, statement timeout, serialization failure): the request may be retried and
+/// nothing was written. Everything else is a bug or a broken schema.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) => true,
+        // 57014 statement timeout/cancel, 57P0x shutdown, 53xxx resources, 08xxx connection
+        // exceptions, 40001/40P01 serialization failure/deadlock.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code == "57014"
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code.starts_with("08")
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,14 @@
 //! Code that both bukubesar services (transaksi and mutasi) need in the same shape:
 //! the JSON log format, the database settings (flags plus secrets from the environment),
-//! and the shutdown signal.
+//! account numbers, PIN authentication and lockout (both services read the same credential
+//! table, so the rules and the lock are one), the HTTP error shape and request log, and the
+//! shutdown signal.
 
+pub mod auth;
 pub mod db;
+pub mod http;
 pub mod log;
+pub mod no_rekening;
 pub mod shutdown;
 
 #[cfg(feature = "testkit")]

@@ -18,7 +18,7 @@ use bukubesar_common::db::DbCredentials;
 use sqlx::PgPool;
 
 use api::AppState;
-use app::auth::{AuthPolicy, Authenticator};
+use bukubesar_common::auth::{AuthPolicy, Authenticator};
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
 
@@ -36,7 +36,7 @@ pub fn application(settings: &Settings, pool: PgPool) -> Router {
         argon2_max_concurrency: settings.argon2_max_concurrency as usize,
     };
     let state = AppState {
-        authenticator: Arc::new(Authenticator::new(datastore.clone(), policy)),
+        authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),
         datastore,
     };
     api::router(state, settings.request_timeout())

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::money;
 use crate::datastore::posting::{Jenis, Posted};
+use bukubesar_common::http::money;
 
 #[derive(Debug, Deserialize)]
 pub struct DaftarRequest {

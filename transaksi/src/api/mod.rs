@@ -8,15 +8,12 @@
 //! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
 //! | `GET /healthz`, `GET /readyz` | none | [`health`] |
 
-pub mod auth;
 pub mod daftar;
 pub mod dto;
 pub mod error;
 pub mod health;
 pub mod json;
-pub mod money;
 pub mod posting;
-pub mod request_log;
 pub mod saldo;
 
 use std::sync::Arc;
@@ -24,14 +21,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 
-use crate::app::auth::Authenticator;
+use bukubesar_common::auth::Authenticator;
+use bukubesar_common::http::request_log::{self, RequestTimeout};
+use bukubesar_common::http::{method_not_allowed, not_found, require_auth};
+
 use crate::datastore::Datastore;
-use error::ApiError;
-use request_log::RequestTimeout;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,8 +43,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/tarik", post(posting::tarik))
         .route("/saldo/{no_rekening}", get(saldo::saldo))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_auth,
+            state.authenticator.clone(),
+            require_auth,
         ));
     Router::new()
         .route("/daftar", post(daftar::daftar))
@@ -62,15 +59,4 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             request_log::log_request,
         ))
         .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "alamat tidak ditemukan")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "metode HTTP tidak didukung untuk alamat ini",
-    )
 }

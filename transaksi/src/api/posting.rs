@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use super::AppState;
-use super::auth::Authenticated;
 use super::dto::{PostingRequest, PostingResponse};
 use super::error::ApiError;
 use super::json::JsonBody;
@@ -14,6 +13,7 @@ use crate::app::idempotency::Key;
 use crate::app::nominal::Nominal;
 use crate::app::posting::{Jawaban, Jenis, Permintaan};
 use crate::app::{AppError, tabung, tarik};
+use bukubesar_common::http::Authenticated;
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

@@ -4,11 +4,12 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 
 use super::AppState;
-use super::auth::Authenticated;
 use super::dto::SaldoResponse;
 use super::error::ApiError;
 use crate::app::AppError;
 use crate::app::posting::authorize;
+use bukubesar_common::auth::AuthError;
+use bukubesar_common::http::Authenticated;
 
 pub async fn saldo(
     State(state): State<AppState>,
@@ -21,6 +22,6 @@ pub async fn saldo(
         .saldo(&no_rekening)
         .await
         .map_err(AppError::from)?
-        .ok_or(AppError::UnknownAccount)?;
+        .ok_or(AppError::Auth(AuthError::UnknownAccount))?;
     Ok(Json(SaldoResponse { no_rekening, saldo }))
 }

@@ -1,5 +1,7 @@
 //! Every way a request can fail, in business terms. `remark`s are the texts users see.
 
+use bukubesar_common::auth::AuthError;
+
 /// The field of a request that failed validation.
 pub type Field = &'static str;
 
@@ -13,21 +15,10 @@ pub enum AppError {
     #[error("{field} sudah terdaftar")]
     AlreadyRegistered { field: Field },
 
-    /// Missing or malformed credentials, unknown account in the credentials, or wrong PIN.
-    #[error("{remark}")]
-    Unauthenticated { remark: &'static str },
-
-    /// Too many wrong PINs: the account is locked for a while.
-    #[error("rekening terkunci karena terlalu banyak PIN salah; coba lagi nanti")]
-    Locked,
-
-    /// The account in the request is registered but is not the authenticated one.
-    #[error("tidak berhak mengakses nomor rekening ini")]
-    Forbidden,
-
-    /// The account in the request is not registered.
-    #[error("nomor rekening tidak dikenali")]
-    UnknownAccount,
+    /// Authentication or access to the requested account refused (401/403/400), or the
+    /// credential table unreachable.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 
     /// A withdrawal larger than the balance.
     #[error("saldo tidak cukup")]
@@ -61,26 +52,10 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => AppError::Unavailable(error),
-            sqlx::Error::Database(db)
-                if db.code().is_some_and(|code| {
-                    // 57014 statement timeout/cancel, 57P0x shutdown, 53xxx resources,
-                    // 08xxx connection exceptions, 40001/40P01 serialization/deadlock.
-                    code == "57014"
-                        || code.starts_with("57P")
-                        || code.starts_with("53")
-                        || code.starts_with("08")
-                        || code == "40001"
-                        || code == "40P01"
-                }) =>
-            {
-                AppError::Unavailable(error)
-            }
-            _ => AppError::Internal(error.into()),
+        if bukubesar_common::db::is_unavailable(&error) {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Internal(error.into())
         }
     }
 }

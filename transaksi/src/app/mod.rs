@@ -2,17 +2,15 @@
 //! [`AppError`]s, which the api layer turns into responses.
 //!
 //! Where to find a rule:
-//! * registration fields and account numbers: [`pendaftaran`], [`no_rekening`]
+//! * registration fields: [`pendaftaran`] (account numbers: `bukubesar_common::no_rekening`)
 //! * amounts (`nominal`): [`nominal`]
 //! * deposit: [`tabung`]; withdrawal: [`tarik`]; what both share: [`posting`]
-//! * PIN checks, the credential cache and lockout: [`auth`], [`credential_cache`]
+//! * PIN checks, the credential cache and lockout: `bukubesar_common::auth` (shared with
+//!   mutasi, which reads the same credential table)
 //! * idempotency keys: [`idempotency`]
 
-pub mod auth;
-pub mod credential_cache;
 pub mod error;
 pub mod idempotency;
-pub mod no_rekening;
 pub mod nominal;
 pub mod pendaftaran;
 pub mod posting;

@@ -1,10 +1,12 @@
 //! Registration (`/daftar`): field rules, PIN hashing and account-number allocation.
 
+use bukubesar_common::auth::{self, Authenticator};
+use bukubesar_common::no_rekening;
+
 use crate::datastore::Datastore;
 use crate::datastore::nasabah::{InsertNasabahError, NasabahBaru};
 
-use super::auth::Authenticator;
-use super::{AppError, no_rekening};
+use super::AppError;
 
 /// Most attempts at drawing an unused account number before giving up.
 const MAX_NO_REKENING_ATTEMPTS: usize = 8;
@@ -83,7 +85,7 @@ pub fn validate_no_hp(no_hp: &str) -> Result<String, AppError> {
 
 /// `pin`: exactly 6 ASCII digits.
 pub fn validate_pin(pin: &str) -> Result<(), AppError> {
-    if pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()) {
+    if auth::is_well_formed_pin(pin) {
         Ok(())
     } else {
         Err(AppError::invalid("pin", "pin harus tepat 6 digit angka"))

@@ -2,6 +2,8 @@
 //! authenticated one, the idempotency wrapper, and turning the stored outcome into an answer.
 //! The rules that differ live in [`super::tabung`] and [`super::tarik`].
 
+use bukubesar_common::auth;
+
 use crate::datastore::Datastore;
 use crate::datastore::posting::{Outcome, PostResult, Posted};
 
@@ -29,20 +31,13 @@ pub struct Jawaban {
 }
 
 /// Only the account holder may touch an account: another registered account is 403, an
-/// unregistered one is 400 ("nomor rekening tidak dikenali").
+/// unregistered one is 400 ("nomor rekening tidak dikenali"). The rule is shared with mutasi.
 pub async fn authorize(
     datastore: &Datastore,
     authenticated: &str,
     requested: &str,
 ) -> Result<(), AppError> {
-    if authenticated == requested {
-        return Ok(());
-    }
-    if datastore.nasabah_exists(requested).await? {
-        Err(AppError::Forbidden)
-    } else {
-        Err(AppError::UnknownAccount)
-    }
+    Ok(auth::authorize(&datastore.credentials(), authenticated, requested).await?)
 }
 
 /// Posts one deposit or withdrawal in one database transaction (balance, journal, outbox and

@@ -5,6 +5,7 @@ pub mod idempotensi;
 pub mod nasabah;
 pub mod posting;
 
+use bukubesar_common::auth::CredentialStore;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -20,6 +21,11 @@ pub struct Datastore {
 impl Datastore {
     pub fn new(pool: PgPool) -> Self {
         Datastore { pool }
+    }
+
+    /// The credential table, for authentication and the access rule.
+    pub fn credentials(&self) -> CredentialStore {
+        CredentialStore::new(self.pool.clone())
     }
 
     /// One round trip to the database, for `/readyz`.

@@ -13,7 +13,7 @@ async fn registration_returns_a_fresh_account_and_stores_only_a_hash() {
         .expect("no_rekening")
         .to_owned();
     assert!(
-        transaksi::app::no_rekening::is_well_formed(&no_rekening),
+        bukubesar_common::no_rekening::is_well_formed(&no_rekening),
         "{no_rekening}"
     );
 

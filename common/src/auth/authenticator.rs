@@ -3,7 +3,8 @@
 //! Every request:
 //! 1. reads the account's PIN hash and lock state from the database (one primary-key read), so
 //!    a lock set by any replica applies at once, even to a credential held in the cache;
-//! 2. accepts a credential found in the [`CredentialCache`] without running argon2;
+//! 2. accepts a credential found in the [`CredentialCache`](super::credential_cache::CredentialCache)
+//!    without running argon2;
 //! 3. otherwise reserves an attempt slot in the database *before* running argon2
 //!    (`gagal_pin + 1`, refused once `max_failures` slots are taken), so however many wrong PINs
 //!    arrive in parallel, at most `max_failures` are ever verified before the account locks;
@@ -15,32 +16,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::datastore::Datastore;
-
 use super::credential_cache::{CredentialCache, Fingerprint};
-use super::{AppError, no_rekening, pendaftaran};
-
-/// Lockout and cache limits.
-#[derive(Clone, Debug)]
-pub struct AuthPolicy {
-    /// Consecutive wrong PINs that lock the account.
-    pub max_failures: i32,
-    /// How long the lock lasts.
-    pub lockout: Duration,
-    /// Most cached credentials.
-    pub cache_capacity: usize,
-    /// How long a cached credential is trusted.
-    pub cache_ttl: Duration,
-    /// Most argon2 computations at once.
-    pub argon2_max_concurrency: usize,
-}
-
-const WRONG_CREDENTIALS: &str = "nomor rekening atau PIN salah";
+use super::{AuthError, AuthPolicy, CredentialStore, WRONG_CREDENTIALS, is_well_formed_pin};
+use crate::no_rekening;
 
 /// The outcome of one argon2 verification, shared by everyone waiting on it.
 #[derive(Clone, Copy, Debug)]
@@ -51,7 +33,7 @@ enum Verdict {
 }
 
 pub struct Authenticator {
-    datastore: Datastore,
+    store: CredentialStore,
     cache: CredentialCache,
     in_flight: Mutex<HashMap<Fingerprint, Arc<OnceCell<Verdict>>>>,
     argon2_permits: Semaphore,
@@ -59,9 +41,9 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(datastore: Datastore, policy: AuthPolicy) -> Self {
+    pub fn new(store: CredentialStore, policy: AuthPolicy) -> Self {
         Authenticator {
-            datastore,
+            store,
             cache: CredentialCache::new(policy.cache_capacity, policy.cache_ttl),
             in_flight: Mutex::new(HashMap::new()),
             argon2_permits: Semaphore::new(policy.argon2_max_concurrency.max(1)),
@@ -70,28 +52,28 @@ impl Authenticator {
     }
 
     /// Succeeds when `pin` is the PIN of `no_rekening` and the account is not locked.
-    pub async fn authenticate(&self, no_rekening: &str, pin: &str) -> Result<(), AppError> {
+    pub async fn authenticate(&self, no_rekening: &str, pin: &str) -> Result<(), AuthError> {
         // Malformed values can never be right; they are refused without touching the
         // database and without counting as an attempt.
-        if !no_rekening::is_well_formed(no_rekening) || pendaftaran::validate_pin(pin).is_err() {
-            return Err(AppError::Unauthenticated {
+        if !no_rekening::is_well_formed(no_rekening) || !is_well_formed_pin(pin) {
+            return Err(AuthError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             });
         }
-        let Some(kredensial) = self.datastore.kredensial(no_rekening).await? else {
-            return Err(AppError::Unauthenticated {
+        let Some(kredensial) = self.store.kredensial(no_rekening).await? else {
+            return Err(AuthError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             });
         };
         if kredensial.terkunci {
-            return Err(AppError::Locked);
+            return Err(AuthError::Locked);
         }
         let fingerprint = self
             .cache
             .fingerprint(no_rekening, pin, &kredensial.pin_hash);
         if self.cache.contains(&fingerprint) {
             if kredensial.gagal_pin > 0 {
-                self.datastore.reset_gagal_pin(no_rekening).await?;
+                self.store.reset_gagal_pin(no_rekening).await?;
             }
             return Ok(());
         }
@@ -114,30 +96,30 @@ impl Authenticator {
         }
         match *verdict? {
             Verdict::Valid => Ok(()),
-            Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AppError::Locked),
-            Verdict::WrongPin { locked: false } => Err(AppError::Unauthenticated {
+            Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AuthError::Locked),
+            Verdict::WrongPin { locked: false } => Err(AuthError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             }),
         }
     }
 
-    async fn verify_uncached(&self, no_rekening: &str, pin: &str) -> Result<Verdict, AppError> {
+    async fn verify_uncached(&self, no_rekening: &str, pin: &str) -> Result<Verdict, AuthError> {
         let max = self.policy.max_failures;
-        let Some(pin_hash) = self.datastore.reserve_pin_attempt(no_rekening, max).await? else {
+        let Some(pin_hash) = self.store.reserve_pin_attempt(no_rekening, max).await? else {
             // Every slot is taken (failures plus verifications in flight): lock now.
-            self.datastore
+            self.store
                 .lock_if_exhausted(no_rekening, max, self.policy.lockout)
                 .await?;
             return Ok(Verdict::Locked);
         };
         if self.verify_pin(pin, &pin_hash).await? {
-            self.datastore.reset_gagal_pin(no_rekening).await?;
+            self.store.reset_gagal_pin(no_rekening).await?;
             self.cache
                 .insert(self.cache.fingerprint(no_rekening, pin, &pin_hash));
             Ok(Verdict::Valid)
         } else {
             let locked = self
-                .datastore
+                .store
                 .lock_if_exhausted(no_rekening, max, self.policy.lockout)
                 .await?;
             Ok(Verdict::WrongPin { locked })
@@ -145,19 +127,19 @@ impl Authenticator {
     }
 
     /// Hashes a new PIN as an argon2id PHC string (random salt, default parameters).
-    pub async fn hash_pin(&self, pin: String) -> Result<String, AppError> {
+    pub async fn hash_pin(&self, pin: String) -> Result<String, AuthError> {
         let _permit = self.argon2_permit().await?;
         tokio::task::spawn_blocking(move || {
             Argon2::default()
                 .hash_password(pin.as_bytes())
                 .map(|hash| hash.to_string())
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
+                .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
+        .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
     }
 
-    async fn verify_pin(&self, pin: &str, pin_hash: &str) -> Result<bool, AppError> {
+    async fn verify_pin(&self, pin: &str, pin_hash: &str) -> Result<bool, AuthError> {
         let _permit = self.argon2_permit().await?;
         let pin = pin.to_owned();
         let pin_hash = pin_hash.to_owned();
@@ -165,20 +147,20 @@ impl Authenticator {
             match Argon2::default().verify_password(pin.as_bytes(), pin_hash.as_str()) {
                 Ok(()) => Ok(true),
                 Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-                Err(e) => Err(AppError::Internal(anyhow::anyhow!(
+                Err(e) => Err(AuthError::Internal(anyhow::anyhow!(
                     "stored PIN hash cannot be verified: {e}"
                 ))),
             }
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
+        .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
     }
 
-    async fn argon2_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+    async fn argon2_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AuthError> {
         self.argon2_permits
             .acquire()
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2 semaphore closed: {e}")))
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 semaphore closed: {e}")))
     }
 
     fn lock_in_flight(

@@ -1,5 +1,5 @@
 //! The authentication middleware: `Authorization: Basic base64(no_rekening:pin)` on every
-//! route except registration and health. On success the handler receives [`Authenticated`].
+//! route that names an account. On success the handler receives [`Authenticated`].
 //! The header value and the PIN are never logged.
 
 use axum::extract::{Request, State};
@@ -8,9 +8,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 
-use super::AppState;
+use std::sync::Arc;
+
 use super::error::ApiError;
-use crate::app::{AppError, no_rekening};
+use crate::auth::{AuthError, Authenticator};
+use crate::no_rekening;
 
 /// Longest Authorization header considered (a valid one is under 40 bytes).
 const MAX_AUTHORIZATION_BYTES: usize = 512;
@@ -19,8 +21,9 @@ const MAX_AUTHORIZATION_BYTES: usize = 512;
 #[derive(Clone, Debug)]
 pub struct Authenticated(pub String);
 
+/// Use with `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
 pub async fn require_auth(
-    State(state): State<AppState>,
+    State(authenticator): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -28,13 +31,13 @@ pub async fn require_auth(
     if no_rekening::is_well_formed(&no_rekening) {
         tracing::Span::current().record("auth_no_rekening", no_rekening.as_str());
     }
-    state.authenticator.authenticate(&no_rekening, &pin).await?;
+    authenticator.authenticate(&no_rekening, &pin).await?;
     request.extensions_mut().insert(Authenticated(no_rekening));
     Ok(next.run(request).await)
 }
 
 fn unauthenticated(remark: &'static str) -> ApiError {
-    ApiError::from(AppError::Unauthenticated { remark })
+    ApiError::from(AuthError::Unauthenticated { remark })
 }
 
 /// Extracts `(no_rekening, pin)` from a Basic Authorization header.

@@ -1,0 +1,112 @@
+//! PIN authentication, lockout and the account-access rule, shared by transaksi and mutasi.
+//!
+//! Both services read the credential table `nasabah` in transaksi's database (mutasi through a
+//! role granted only the columns it needs, see `migrations/transaksi`), so a customer's
+//! wrong PINs count once across both services and a lock set by either applies to both at
+//! once. Neither service calls the other to authenticate.
+//!
+//! * [`Authenticator`]: verify `(no_rekening, pin)` with argon2id, the credential cache and the
+//!   database-held lockout.
+//! * [`authorize`]: may the authenticated account touch the requested one?
+//! * [`CredentialStore`]: the SQL on the credential table.
+
+mod authenticator;
+pub mod credential_cache;
+mod store;
+
+use std::time::Duration;
+
+pub use authenticator::Authenticator;
+pub use store::{CredentialStore, Kredensial};
+
+/// Lockout and cache limits.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    /// Consecutive wrong PINs that lock the account.
+    pub max_failures: i32,
+    /// How long the lock lasts.
+    pub lockout: Duration,
+    /// Most cached credentials.
+    pub cache_capacity: usize,
+    /// How long a cached credential is trusted.
+    pub cache_ttl: Duration,
+    /// Most argon2 computations at once.
+    pub argon2_max_concurrency: usize,
+}
+
+/// The remark for every wrong credential (unknown account or wrong PIN alike, so the answer
+/// does not reveal which accounts exist).
+pub const WRONG_CREDENTIALS: &str = "nomor rekening atau PIN salah";
+
+/// Why a request may not proceed. The texts are the remarks users see.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Missing or malformed credentials, unknown account in the credentials, or wrong PIN.
+    #[error("{remark}")]
+    Unauthenticated { remark: &'static str },
+
+    /// Too many wrong PINs: the account is locked for a while.
+    #[error("rekening terkunci karena terlalu banyak PIN salah; coba lagi nanti")]
+    Locked,
+
+    /// The account in the request is registered but is not the authenticated one.
+    #[error("tidak berhak mengakses nomor rekening ini")]
+    Forbidden,
+
+    /// The account in the request is not registered.
+    #[error("nomor rekening tidak dikenali")]
+    UnknownAccount,
+
+    /// The credential database cannot be reached or is overloaded.
+    #[error("layanan sedang tidak tersedia; coba lagi")]
+    Unavailable(#[source] sqlx::Error),
+
+    /// A failure of our own making (a stored hash that cannot be parsed, a crashed task).
+    #[error("terjadi kesalahan internal")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            AuthError::Unavailable(error)
+        } else {
+            AuthError::Internal(error.into())
+        }
+    }
+}
+
+/// `pin`: exactly 6 ASCII digits.
+pub fn is_well_formed_pin(pin: &str) -> bool {
+    pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Only the account holder may touch an account: another registered account is
+/// [`AuthError::Forbidden`] (403), an unregistered one [`AuthError::UnknownAccount`] (400).
+pub async fn authorize(
+    store: &CredentialStore,
+    authenticated: &str,
+    requested: &str,
+) -> Result<(), AuthError> {
+    if authenticated == requested {
+        return Ok(());
+    }
+    if crate::no_rekening::is_well_formed(requested) && store.nasabah_exists(requested).await? {
+        Err(AuthError::Forbidden)
+    } else {
+        Err(AuthError::UnknownAccount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_are_six_ascii_digits() {
+        assert!(is_well_formed_pin("012345"));
+        for bad in ["12345", "1234567", "12345a", "١٢٣٤٥٦", "", "12 456"] {
+            assert!(!is_well_formed_pin(bad), "{bad}");
+        }
+    }
+}

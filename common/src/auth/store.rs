@@ -1,0 +1,128 @@
+//! The SQL on the credential table `nasabah` (transaksi's database): the PIN hash, the count of
+//! wrong PINs and the lock. Columns read: `no_rekening`, `pin_hash`, `gagal_pin`,
+//! `terkunci_sampai`; columns written: `gagal_pin`, `terkunci_sampai`. Exactly these are
+//! granted to the role `bukubesar_autentikasi`, which mutasi's database user is a member of.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// A handle on the credential table. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct CredentialStore {
+    pool: PgPool,
+}
+
+/// What authentication needs to know about an account.
+pub struct Kredensial {
+    pub pin_hash: String,
+    pub gagal_pin: i32,
+    pub terkunci: bool,
+}
+
+impl std::fmt::Debug for Kredensial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kredensial")
+            .field("pin_hash", &"<redacted>")
+            .field("gagal_pin", &self.gagal_pin)
+            .field("terkunci", &self.terkunci)
+            .finish()
+    }
+}
+
+impl CredentialStore {
+    pub fn new(pool: PgPool) -> Self {
+        CredentialStore { pool }
+    }
+
+    pub async fn nasabah_exists(&self, no_rekening: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM nasabah WHERE no_rekening = $1)")
+            .bind(no_rekening)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    pub async fn kredensial(&self, no_rekening: &str) -> Result<Option<Kredensial>, sqlx::Error> {
+        let row: Option<(String, i32, bool)> = sqlx::query_as(
+            "SELECT pin_hash, gagal_pin, COALESCE(terkunci_sampai > now(), false)
+               FROM nasabah WHERE no_rekening = $1",
+        )
+        .bind(no_rekening)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(pin_hash, gagal_pin, terkunci)| Kredensial {
+            pin_hash,
+            gagal_pin,
+            terkunci,
+        }))
+    }
+
+    /// Reserves one PIN-verification slot and returns the PIN hash to verify against, or
+    /// `None` when the account is locked or all `max_failures` slots are taken. An expired lock
+    /// is cleared here and the count starts again at this attempt.
+    pub async fn reserve_pin_attempt(
+        &self,
+        no_rekening: &str,
+        max_failures: i32,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE nasabah
+                SET gagal_pin = CASE WHEN terkunci_sampai <= now() THEN 1 ELSE gagal_pin + 1 END,
+                    terkunci_sampai = CASE WHEN terkunci_sampai <= now() THEN NULL
+                                           ELSE terkunci_sampai END
+              WHERE no_rekening = $1
+                AND ((terkunci_sampai IS NULL AND gagal_pin < $2) OR terkunci_sampai <= now())
+          RETURNING pin_hash",
+        )
+        .bind(no_rekening)
+        .bind(max_failures)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Locks the account for `lockout` when its failures have reached `max_failures` and it is
+    /// not locked yet. Returns whether the account is locked after this call (by this call or
+    /// by a concurrent one).
+    pub async fn lock_if_exhausted(
+        &self,
+        no_rekening: &str,
+        max_failures: i32,
+        lockout: Duration,
+    ) -> Result<bool, sqlx::Error> {
+        let (locked_here, locked): (bool, bool) = sqlx::query_as(
+            "WITH kunci AS (
+                 UPDATE nasabah
+                    SET terkunci_sampai = now() + make_interval(secs => $3)
+                  WHERE no_rekening = $1 AND gagal_pin >= $2
+                    AND (terkunci_sampai IS NULL OR terkunci_sampai <= now())
+              RETURNING 1
+             )
+             SELECT EXISTS (SELECT 1 FROM kunci),
+                    EXISTS (SELECT 1 FROM kunci)
+                    OR EXISTS (SELECT 1 FROM nasabah
+                                WHERE no_rekening = $1 AND terkunci_sampai > now())",
+        )
+        .bind(no_rekening)
+        .bind(max_failures)
+        .bind(lockout.as_secs_f64())
+        .fetch_one(&self.pool)
+        .await?;
+        if locked_here {
+            tracing::warn!(
+                no_rekening,
+                lockout_secs = lockout.as_secs(),
+                "account locked"
+            );
+        }
+        Ok(locked)
+    }
+
+    /// A correct PIN resets the count of consecutive wrong PINs.
+    pub async fn reset_gagal_pin(&self, no_rekening: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE nasabah SET gagal_pin = 0 WHERE no_rekening = $1 AND gagal_pin <> 0")
+            .bind(no_rekening)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+}

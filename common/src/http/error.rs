@@ -1,0 +1,96 @@
+//! The one error type of the HTTP layer: every failure becomes a JSON `{"remark": ...}` with an
+//! honest status code. Bad input is 4xx; only our own failures are 5xx.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+
+/// The remark of an error response, kept as a response extension for the request log line.
+#[derive(Clone, Debug)]
+pub struct Remark(pub String);
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub remark: String,
+    pub field: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    remark: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, remark: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            remark: remark.into(),
+            field: None,
+        }
+    }
+}
+
+impl ApiError {
+    /// A 503: the database (or another dependency) cannot answer now; nothing was written.
+    /// Logged as CRITICAL with the cause (never shown to the client).
+    pub fn unavailable(remark: impl Into<String>, cause: &dyn std::fmt::Display) -> Self {
+        crate::critical!(error = %cause, "dependency unavailable");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, remark)
+    }
+
+    /// A 500: a failure of our own making. Logged as ERROR with the cause chain.
+    pub fn internal(remark: impl Into<String>, cause: &anyhow::Error) -> Self {
+        tracing::error!(error = format!("{cause:#}"), "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, remark)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let remark = error.to_string();
+        match &error {
+            AuthError::Unauthenticated { .. } | AuthError::Locked => {
+                ApiError::new(StatusCode::UNAUTHORIZED, remark)
+            }
+            AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, remark),
+            AuthError::UnknownAccount => ApiError {
+                field: Some("no_rekening"),
+                ..ApiError::new(StatusCode::BAD_REQUEST, remark)
+            },
+            AuthError::Unavailable(source) => ApiError::unavailable(remark, source),
+            AuthError::Internal(source) => ApiError::internal(remark, source),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            remark: &self.remark,
+            field: self.field,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"bukubesar\", charset=\"UTF-8\""),
+                );
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(Remark(self.remark));
+        response
+    }
+}
