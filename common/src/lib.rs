@@ -6,10 +6,13 @@
 
 pub mod auth;
 pub mod db;
+pub mod event;
 pub mod http;
 pub mod log;
 pub mod no_rekening;
 pub mod shutdown;
+pub mod stream;
+pub mod trace;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::log::LogLevel;
+use bukubesar_common::stream::RedisArgs;
 use clap::{Parser, Subcommand};
 
 const ENVIRONMENT_HELP: &str = "\
@@ -61,14 +62,22 @@ pub struct Settings {
     #[arg(long, default_value = "transaksi", global = true)]
     pub db_name: String,
 
-    /// Redis host the outbox relay publishes to (the relay arrives with the mutasi service;
-    /// until then committed events wait in the outbox table).
-    #[arg(long, default_value = "127.0.0.1", global = true)]
-    pub redis_host: String,
+    /// Where the outbox relay publishes (`--redis-host`, `--redis-port`, `--stream`).
+    #[command(flatten)]
+    pub redis: RedisArgs,
 
-    /// Redis port, see --redis-host.
-    #[arg(long, default_value_t = 6379, global = true)]
-    pub redis_port: u16,
+    /// Most outbox rows published per relay round (one XADD pipeline, one transaction).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000), global = true)]
+    pub relay_batch_size: i64,
+
+    /// Longest pause between relay rounds when no local posting woke it (rows committed by a
+    /// replica that died before publishing them are found within this time).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
+    pub relay_poll_ms: u64,
+
+    /// Published outbox rows are kept this long (to republish a lost stream), then removed.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720), global = true)]
+    pub outbox_retention_hours: u32,
 
     /// Most verified credentials kept in memory (each entry is a keyed hash, never a PIN).
     #[arg(long, default_value_t = 100_000, global = true)]
@@ -112,6 +121,14 @@ impl Settings {
     }
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn relay(&self) -> crate::app::relay::RelaySettings {
+        crate::app::relay::RelaySettings {
+            batch_size: self.relay_batch_size,
+            poll_interval: Duration::from_millis(self.relay_poll_ms),
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+        }
     }
 }
 

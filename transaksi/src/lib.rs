@@ -15,19 +15,22 @@ use anyhow::Context;
 use axum::Router;
 use bukubesar_common::critical;
 use bukubesar_common::db::DbCredentials;
-use sqlx::PgPool;
 
 use api::AppState;
 use bukubesar_common::auth::{AuthPolicy, Authenticator};
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
+use datastore::outbox::StreamPublisher;
 
-/// How often expired idempotency keys are swept.
+/// How often expired idempotency keys and published outbox rows are swept.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// The application (router and state) over an open pool, as the binary and the tests use it.
-pub fn application(settings: &Settings, pool: PgPool) -> Router {
-    let datastore = Datastore::new(pool);
+/// Most published outbox rows removed per sweep.
+const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 50_000;
+
+/// The application (router and state) over a datastore, as the binary and the tests use it.
+/// Pass a clone of the same datastore to [`spawn_relay`] so postings wake the relay.
+pub fn application(settings: &Settings, datastore: Datastore) -> Router {
     let policy = AuthPolicy {
         max_failures: settings.auth_max_failures,
         lockout: settings.auth_lockout(),
@@ -40,6 +43,24 @@ pub fn application(settings: &Settings, pool: PgPool) -> Router {
         datastore,
     };
     api::router(state, settings.request_timeout())
+}
+
+/// Starts the outbox relay towards `--redis-*`/`--stream` (password: `REDIS_PASSWORD`). The
+/// connection is lazy: Redis may be down at start; the relay retries.
+pub fn spawn_relay(
+    settings: &Settings,
+    datastore: Datastore,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let connection = settings
+        .redis
+        .connect_lazy(bukubesar_common::stream::password_from_env())
+        .context("configuring the Redis connection")?;
+    let publisher = StreamPublisher::new(connection, settings.redis.stream.clone());
+    Ok(tokio::spawn(app::relay::run(
+        datastore,
+        publisher,
+        settings.relay(),
+    )))
 }
 
 /// Runs the command line: connect, migrate, then serve until SIGTERM (or exit after
@@ -73,12 +94,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(address = %address, "transaksi listening");
 
-    tokio::spawn(sweep_idempotency_keys(
+    tokio::spawn(sweep_expired_rows(
         datastore.clone(),
         settings.idempotency_retention_hours,
+        settings.outbox_retention_hours,
     ));
+    let relay = spawn_relay(&settings, datastore.clone())?;
+    tracing::info!(
+        redis_host = %settings.redis.host,
+        redis_port = settings.redis.port,
+        stream = %settings.redis.stream,
+        "outbox relay started"
+    );
 
-    let router = application(&settings, pool.clone());
+    let router = application(&settings, datastore);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
@@ -99,15 +128,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
         }
     }
+    // Rows the relay had claimed but not marked stay unpublished and are sent again by the
+    // next relay: a duplicate at worst, never a loss.
+    relay.abort();
     pool.close().await;
     tracing::info!("transaksi stopped");
     Ok(())
 }
 
-async fn sweep_idempotency_keys(datastore: Datastore, retention_hours: u32) {
+async fn sweep_expired_rows(
+    datastore: Datastore,
+    retention_hours: u32,
+    outbox_retention_hours: u32,
+) {
     let mut interval = tokio::time::interval(IDEMPOTENCY_SWEEP_INTERVAL);
     loop {
         interval.tick().await;
+        match datastore
+            .sweep_published_outbox(outbox_retention_hours, MAX_OUTBOX_ROWS_PER_SWEEP)
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => {
+                tracing::info!(
+                    deleted,
+                    outbox_retention_hours,
+                    "published outbox rows removed"
+                )
+            }
+            Err(error) => tracing::warn!(error = %error, "outbox sweep failed; will retry"),
+        }
         match datastore.sweep_idempotency_keys(retention_hours).await {
             Ok(0) => {}
             Ok(deleted) => {

@@ -1,6 +1,9 @@
-//! One span per request (carrying `request_id`, method and path into every log line of the
-//! request), one summary line per request (status, latency, remark), and the request timeout.
-//! Levels: 2xx/3xx INFO, 4xx WARNING, 5xx ERROR.
+//! One span per request (carrying `request_id`, `trace_id`, method and path into every log line
+//! of the request), one summary line per request (status, latency, remark), and the request
+//! timeout. Levels: 2xx/3xx INFO, 4xx WARNING, 5xx ERROR.
+//!
+//! The request's W3C trace context (a child of an incoming `traceparent` header, or a new
+//! trace) is put into the request's extensions as a [`Traceparent`].
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +14,10 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::error::{ApiError, Remark};
+use crate::trace::Traceparent;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Longest client-supplied request id that is kept (else a fresh one is made).
 const MAX_REQUEST_ID_LEN: usize = 64;
@@ -23,7 +28,7 @@ pub struct RequestTimeout(pub Duration);
 
 pub async fn log_request(
     State(RequestTimeout(timeout)): State<RequestTimeout>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
@@ -39,6 +44,14 @@ pub async fn log_request(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let traceparent = request
+        .headers()
+        .get(&TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Traceparent::parse)
+        .map(|parent| parent.child())
+        .unwrap_or_else(Traceparent::new_root);
+    request.extensions_mut().insert(traceparent);
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
@@ -46,6 +59,7 @@ pub async fn log_request(
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
+        trace_id = %traceparent.trace_id_hex(),
         method = %method,
         path = %path,
         auth_no_rekening = tracing::field::Empty

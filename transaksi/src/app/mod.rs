@@ -8,12 +8,14 @@
 //! * PIN checks, the credential cache and lockout: `bukubesar_common::auth` (shared with
 //!   mutasi, which reads the same credential table)
 //! * idempotency keys: [`idempotency`]
+//! * publishing committed postings to the stream: [`relay`]
 
 pub mod error;
 pub mod idempotency;
 pub mod nominal;
 pub mod pendaftaran;
 pub mod posting;
+pub mod relay;
 pub mod tabung;
 pub mod tarik;
 

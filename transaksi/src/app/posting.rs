@@ -3,9 +3,10 @@
 //! The rules that differ live in [`super::tabung`] and [`super::tarik`].
 
 use bukubesar_common::auth;
+use bukubesar_common::trace::Traceparent;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{Outcome, PostResult, Posted};
+use crate::datastore::posting::{Outcome, PostResult, Posted, Posting};
 
 use super::AppError;
 use super::idempotency::{self, Key};
@@ -20,6 +21,8 @@ pub struct Permintaan {
     pub no_rekening: String,
     pub nominal: Nominal,
     pub idempotency_key: Option<Key>,
+    /// The request's trace context, carried to the statement through the outbox.
+    pub traceparent: Option<Traceparent>,
 }
 
 /// The answer to a deposit or withdrawal.
@@ -57,11 +60,15 @@ pub(super) async fn execute(
             idempotency::request_fingerprint(jenis, &permintaan.no_rekening, permintaan.nominal),
         )
     });
+    let posting = Posting {
+        jenis,
+        no_rekening: &permintaan.no_rekening,
+        nominal: permintaan.nominal.value(),
+        traceparent: permintaan.traceparent.map(|t| t.to_string()),
+    };
     let result = datastore
         .post(
-            jenis,
-            &permintaan.no_rekening,
-            permintaan.nominal.value(),
+            &posting,
             idempotency.as_ref().map(|(k, f)| (*k, f.as_slice())),
         )
         .await?;

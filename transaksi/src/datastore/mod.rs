@@ -1,13 +1,18 @@
-//! Everything transaksi says to PostgreSQL. Money statements are in [`posting`], customers and
-//! credentials in [`nasabah`], idempotency-key housekeeping in [`idempotensi`].
+//! Everything transaksi says to PostgreSQL and Redis. Money statements are in [`posting`],
+//! customers in [`nasabah`] (credentials: `bukubesar_common::auth`), idempotency-key
+//! housekeeping in [`idempotensi`], the outbox and its publication to the stream in [`outbox`].
 
 pub mod idempotensi;
 pub mod nasabah;
+pub mod outbox;
 pub mod posting;
+
+use std::sync::Arc;
 
 use bukubesar_common::auth::CredentialStore;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 
 /// The SQL migrations in `migrations/transaksi`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/transaksi");
@@ -16,11 +21,22 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/tra
 #[derive(Clone, Debug)]
 pub struct Datastore {
     pool: PgPool,
+    /// Signalled after a posting commits, so the relay publishes it at once.
+    outbox_written: Arc<Notify>,
 }
 
 impl Datastore {
     pub fn new(pool: PgPool) -> Self {
-        Datastore { pool }
+        Datastore {
+            pool,
+            outbox_written: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Completes when a posting has committed since the last call (or right away if one
+    /// did before anyone waited).
+    pub async fn outbox_written(&self) {
+        self.outbox_written.notified().await
     }
 
     /// The credential table, for authentication and the access rule.

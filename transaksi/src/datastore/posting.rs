@@ -11,24 +11,7 @@ use uuid::Uuid;
 use super::Datastore;
 use crate::app::nominal::max_saldo;
 
-/// Deposit (credit, `C`) or withdrawal (debit, `D`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Jenis {
-    #[serde(rename = "C")]
-    Tabung,
-    #[serde(rename = "D")]
-    Tarik,
-}
-
-impl Jenis {
-    /// The journal/statement code: `C` for a deposit, `D` for a withdrawal.
-    pub fn code(self) -> &'static str {
-        match self {
-            Jenis::Tabung => "C",
-            Jenis::Tarik => "D",
-        }
-    }
-}
+pub use bukubesar_common::event::Jenis;
 
 /// A committed deposit or withdrawal: the journal row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +22,10 @@ pub struct Posted {
     pub nominal: Decimal,
     /// The balance right after this transaction.
     pub saldo: Decimal,
+    /// The account's transaction number (1, 2, 3, ... in commit order). Outcomes stored before
+    /// the number existed read back as 0.
+    #[serde(default)]
+    pub urutan_rekening: i64,
     pub tanggal_transaksi: DateTime<Utc>,
 }
 
@@ -62,28 +49,32 @@ pub enum PostResult {
 }
 
 /// Journal and outbox rows written from the updated balance row `r`, in the same statement.
-/// Parameters: $1 account, $2 amount, $3 transaction id, $4 jenis code.
+/// Parameters: $1 account, $2 amount, $3 transaction id, $4 jenis code, $5 traceparent.
 macro_rules! journal_and_outbox {
     () => {
         ", j AS (
-             INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo)
-             SELECT $3, no_rekening, $4, $2, saldo FROM r
-             RETURNING id, no_rekening, jenis_transaksi, nominal, saldo, tanggal_transaksi
+             INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+             SELECT $3, no_rekening, $4, $2, saldo, jumlah_transaksi FROM r
+             RETURNING id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
+                       tanggal_transaksi
          ), o AS (
              INSERT INTO outbox (event_id, tanggal_transaksi, no_rekening, jenis_transaksi,
-                                 nominal, saldo)
-             SELECT id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo FROM j
+                                 nominal, saldo, urutan_rekening, traceparent)
+             SELECT id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo,
+                    urutan_rekening, $5
+               FROM j
          )
-         SELECT saldo, tanggal_transaksi FROM j"
+         SELECT saldo, urutan_rekening, tanggal_transaksi FROM j"
     };
 }
 
-/// Deposit: add the amount unless the balance would pass the maximum ($5).
+/// Deposit: add the amount unless the balance would pass the maximum ($6).
 const TABUNG: &str = concat!(
     "WITH r AS (
-         UPDATE rekening SET saldo = saldo + $2, diperbarui_pada = now()
-          WHERE no_rekening = $1 AND saldo + $2 <= $5
-      RETURNING no_rekening, saldo
+         UPDATE rekening SET saldo = saldo + $2, jumlah_transaksi = jumlah_transaksi + 1,
+                             diperbarui_pada = now()
+          WHERE no_rekening = $1 AND saldo + $2 <= $6
+      RETURNING no_rekening, saldo, jumlah_transaksi
      )",
     journal_and_outbox!()
 );
@@ -94,9 +85,10 @@ const TABUNG: &str = concat!(
 /// money.
 const TARIK: &str = concat!(
     "WITH r AS (
-         UPDATE rekening SET saldo = saldo - $2, diperbarui_pada = now()
+         UPDATE rekening SET saldo = saldo - $2, jumlah_transaksi = jumlah_transaksi + 1,
+                             diperbarui_pada = now()
           WHERE no_rekening = $1 AND saldo >= $2
-      RETURNING no_rekening, saldo
+      RETURNING no_rekening, saldo, jumlah_transaksi
      )",
     journal_and_outbox!()
 );
@@ -106,16 +98,28 @@ const TARIK: &str = concat!(
 const MAX_CLAIM_ATTEMPTS: usize = 3;
 
 impl Datastore {
-    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`.
+    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`;
+    /// `traceparent` goes into the outbox row. A committed posting wakes the outbox relay.
     pub async fn post(
         &self,
-        jenis: Jenis,
-        no_rekening: &str,
-        nominal: Decimal,
+        posting: &Posting<'_>,
         idempotency: Option<(&str, &[u8])>,
     ) -> Result<PostResult, sqlx::Error> {
+        let result = self.post_uncommitted_signal(posting, idempotency).await;
+        if let Ok(PostResult::Fresh(Outcome::Posted(_))) = &result {
+            self.outbox_written.notify_one();
+        }
+        result
+    }
+
+    async fn post_uncommitted_signal(
+        &self,
+        posting: &Posting<'_>,
+        idempotency: Option<(&str, &[u8])>,
+    ) -> Result<PostResult, sqlx::Error> {
+        let no_rekening = posting.no_rekening;
         let Some((key, fingerprint)) = idempotency else {
-            let outcome = post_once(&self.pool, jenis, no_rekening, nominal).await?;
+            let outcome = post_once(&self.pool, posting).await?;
             return Ok(PostResult::Fresh(outcome));
         };
         for _ in 0..MAX_CLAIM_ATTEMPTS {
@@ -134,7 +138,7 @@ impl Datastore {
             .rows_affected()
                 == 1;
             if claimed {
-                let outcome = post_once(&mut *tx, jenis, no_rekening, nominal).await?;
+                let outcome = post_once(&mut *tx, posting).await?;
                 let stored = serde_json::to_string(&outcome)
                     .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
                 sqlx::query(
@@ -182,15 +186,26 @@ impl Datastore {
     }
 }
 
-async fn post_once<'e, E>(
-    executor: E,
-    jenis: Jenis,
-    no_rekening: &str,
-    nominal: Decimal,
-) -> Result<Outcome, sqlx::Error>
+/// One deposit or withdrawal to post.
+#[derive(Debug)]
+pub struct Posting<'a> {
+    pub jenis: Jenis,
+    pub no_rekening: &'a str,
+    pub nominal: Decimal,
+    /// The W3C trace context of the request, stored with the outbox row.
+    pub traceparent: Option<String>,
+}
+
+async fn post_once<'e, E>(executor: E, posting: &Posting<'_>) -> Result<Outcome, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
 {
+    let Posting {
+        jenis,
+        no_rekening,
+        nominal,
+        ref traceparent,
+    } = *posting;
     let id = Uuid::now_v7();
     let query = match jenis {
         Jenis::Tabung => sqlx::query_as(TABUNG),
@@ -200,18 +215,20 @@ where
         .bind(no_rekening)
         .bind(nominal)
         .bind(id)
-        .bind(jenis.code());
+        .bind(jenis.code())
+        .bind(traceparent.as_deref());
     if jenis == Jenis::Tabung {
         query = query.bind(max_saldo());
     }
-    let row: Option<(Decimal, DateTime<Utc>)> = query.fetch_optional(executor).await?;
+    let row: Option<(Decimal, i64, DateTime<Utc>)> = query.fetch_optional(executor).await?;
     Ok(match row {
-        Some((saldo, tanggal_transaksi)) => Outcome::Posted(Posted {
+        Some((saldo, urutan_rekening, tanggal_transaksi)) => Outcome::Posted(Posted {
             id,
             no_rekening: no_rekening.to_owned(),
             jenis,
             nominal,
             saldo,
+            urutan_rekening,
             tanggal_transaksi,
         }),
         None => Outcome::Refused,

@@ -103,7 +103,8 @@ impl TestApp {
     /// Starts (another) server over the same database: a restart, or a second replica.
     /// The new server has its own, empty credential cache.
     pub async fn start_server(mut self) -> TestApp {
-        let router = transaksi::application(&self.settings, self.pool.clone());
+        let datastore = transaksi::datastore::Datastore::new(self.pool.clone());
+        let router = transaksi::application(&self.settings, datastore);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");

@@ -1,0 +1,74 @@
+//! The outbox relay: publishes committed postings to the Redis Stream, in batches, as soon as
+//! they commit (the posting path wakes it; a short poll covers rows committed by a replica
+//! that died before publishing them).
+//!
+//! The money path never waits on this: when Redis (or the database) fails, postings keep
+//! committing into the outbox while the relay retries with exponential backoff. It logs one
+//! WARNING when it starts failing and one INFO when it recovers, then drains the backlog.
+
+use std::time::Duration;
+
+use crate::datastore::Datastore;
+use crate::datastore::outbox::StreamPublisher;
+
+#[derive(Clone, Debug)]
+pub struct RelaySettings {
+    /// Most rows published per round (one `XADD` pipeline, one database transaction).
+    pub batch_size: i64,
+    /// Longest wait between rounds when nothing woke the relay.
+    pub poll_interval: Duration,
+    /// First and longest wait after a failed round.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+/// Runs until the task is dropped.
+pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: RelaySettings) {
+    assert!(settings.batch_size >= 1);
+    assert!(settings.backoff_min <= settings.backoff_max);
+    let mut backoff = settings.backoff_min;
+    let mut failing_since: Option<tokio::time::Instant> = None;
+    let mut published_total: u64 = 0;
+    loop {
+        match datastore
+            .relay_outbox(&publisher, settings.batch_size)
+            .await
+        {
+            Ok(published) => {
+                published_total += published as u64;
+                if let Some(since) = failing_since.take() {
+                    tracing::info!(
+                        outage_secs = since.elapsed().as_secs(),
+                        published,
+                        "outbox relay recovered; publishing the backlog"
+                    );
+                }
+                backoff = settings.backoff_min;
+                if published as i64 == settings.batch_size {
+                    // A full batch: there is probably more backlog; go on at once.
+                    continue;
+                }
+                tracing::debug!(published, published_total, "outbox relay idle");
+                tokio::select! {
+                    () = datastore.outbox_written() => {}
+                    () = tokio::time::sleep(settings.poll_interval) => {}
+                }
+            }
+            Err(error) => {
+                if failing_since.is_none() {
+                    failing_since = Some(tokio::time::Instant::now());
+                    let backlog = datastore.outbox_backlog().await.ok();
+                    tracing::warn!(
+                        error = %error,
+                        backlog,
+                        "outbox relay cannot publish; postings keep committing and wait in the outbox"
+                    );
+                } else {
+                    tracing::debug!(error = %error, retry_in_ms = backoff.as_millis() as u64, "outbox relay still failing");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(settings.backoff_max);
+            }
+        }
+    }
+}

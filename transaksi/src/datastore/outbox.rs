@@ -1,0 +1,153 @@
+//! The outbox and its publication. Each committed posting wrote one outbox row in its own
+//! transaction; the relay claims a batch of unpublished rows (`FOR UPDATE SKIP LOCKED`, so
+//! several replicas never publish the same row at the same time), appends them to the Redis
+//! Stream with `XADD` (one pipeline), and marks them published in the same database
+//! transaction only after Redis acknowledged every entry. A crash between the `XADD` and the
+//! commit publishes those rows again: duplicates, which mutasi recognises by `event_id`, never
+//! gaps.
+
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use bukubesar_common::event::{Jenis, MutasiEvent};
+use bukubesar_common::trace::Traceparent;
+
+use super::Datastore;
+
+/// Why a relay round failed. Nothing was marked published.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("outbox row {urutan} cannot be published: {reason}")]
+    Corrupt { urutan: i64, reason: String },
+}
+
+/// Appends events to the stream.
+#[derive(Clone)]
+pub struct StreamPublisher {
+    connection: ConnectionManager,
+    stream: String,
+}
+
+impl StreamPublisher {
+    pub fn new(connection: ConnectionManager, stream: String) -> Self {
+        StreamPublisher { connection, stream }
+    }
+
+    /// `XADD`s every event, in order, in one round trip. Ok only when Redis accepted all.
+    pub async fn publish(&self, events: &[MutasiEvent]) -> Result<(), redis::RedisError> {
+        let mut pipeline = redis::pipe();
+        for event in events {
+            let command = pipeline.cmd("XADD").arg(&self.stream).arg("*");
+            for (field, value) in event.fields() {
+                command.arg(field).arg(value);
+            }
+        }
+        let mut connection = self.connection.clone();
+        let ids: Vec<String> = pipeline.query_async(&mut connection).await?;
+        debug_assert_eq!(ids.len(), events.len());
+        Ok(())
+    }
+}
+
+type OutboxRow = (
+    i64,
+    Uuid,
+    String,
+    String,
+    Decimal,
+    Decimal,
+    i64,
+    DateTime<Utc>,
+    Option<String>,
+);
+
+impl Datastore {
+    /// Publishes up to `limit` of the oldest unpublished rows and returns how many were
+    /// published (0: nothing to do, or every candidate is being published by another relay).
+    pub async fn relay_outbox(
+        &self,
+        publisher: &StreamPublisher,
+        limit: i64,
+    ) -> Result<usize, RelayError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT urutan, event_id, no_rekening, jenis_transaksi, nominal, saldo,
+                    urutan_rekening, tanggal_transaksi, traceparent
+               FROM outbox
+              WHERE dipublikasikan_pada IS NULL
+              ORDER BY urutan
+              LIMIT $1
+                FOR UPDATE SKIP LOCKED",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let mut urutan = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, event_id, no_rekening, jenis, nominal, saldo, nomor, tanggal, trace) = row;
+            let jenis = Jenis::from_code(&jenis).ok_or_else(|| RelayError::Corrupt {
+                urutan: id,
+                reason: format!("jenis_transaksi {jenis:?}"),
+            })?;
+            urutan.push(id);
+            events.push(MutasiEvent {
+                event_id,
+                no_rekening,
+                jenis,
+                nominal,
+                saldo,
+                urutan_rekening: nomor,
+                tanggal_transaksi: tanggal,
+                traceparent: trace.as_deref().and_then(Traceparent::parse),
+            });
+        }
+        publisher.publish(&events).await?;
+        let marked =
+            sqlx::query("UPDATE outbox SET dipublikasikan_pada = now() WHERE urutan = ANY($1)")
+                .bind(&urutan)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        assert_eq!(marked, urutan.len() as u64, "claimed rows are locked by us");
+        tx.commit().await?;
+        Ok(urutan.len())
+    }
+
+    /// Rows committed but not yet published.
+    pub async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE dipublikasikan_pada IS NULL")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Deletes up to `max_rows` rows published more than `retention_hours` ago (they are kept
+    /// that long so a lost stream could be republished from them); returns how many.
+    pub async fn sweep_published_outbox(
+        &self,
+        retention_hours: u32,
+        max_rows: i64,
+    ) -> Result<u64, sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM outbox WHERE ctid IN (
+                 SELECT ctid FROM outbox
+                  WHERE dipublikasikan_pada < now() - make_interval(hours => $1)
+                  LIMIT $2)",
+        )
+        .bind(i32::try_from(retention_hours).unwrap_or(i32::MAX))
+        .bind(max_rows)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+    }
+}
