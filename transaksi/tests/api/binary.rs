@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::{basic, fresh_database, postgres};
+use crate::support::{basic, fresh_database, postgres, test_redis};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_transaksi");
 /// Bound on how long the binary may take to start, migrate or stop in these tests.
@@ -22,6 +22,7 @@ fn transaksi(db_name: &str, extra: &[&str]) -> Command {
         .args(["--db-host", &server.host()])
         .args(["--db-port", &server.port().to_string()])
         .args(["--db-name", db_name])
+        .args(["--redis-port", &test_redis::shared().port().to_string()])
         .args(extra)
         .env("DB_USER", server.user())
         .env_remove("DB_PASSWORD")

@@ -6,6 +6,7 @@ mod binary;
 mod concurrency;
 mod idempotency;
 mod registration;
+mod relay;
 mod routing;
 mod scenarios;
 mod support;

@@ -1,6 +1,7 @@
 //! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
 
 pub use bukubesar_common::testkit::postgres;
+pub use bukubesar_common::testkit::redis as test_redis;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +19,9 @@ pub struct TestApp {
     pub pool: PgPool,
     pub db_name: String,
     pub settings: Settings,
+    /// The datastore behind the server (postings on it wake a relay started with
+    /// [`TestApp::start_relay`]).
+    pub datastore: Option<transaksi::datastore::Datastore>,
 }
 
 /// A registered account and its PIN.
@@ -82,7 +86,20 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         .run(&pool)
         .await
         .expect("migrations apply");
-    let mut settings = Cli::parse_from(["transaksi", "--port", "0"]).settings;
+    // The relay (when a test starts one) publishes to this process's throwaway Redis, on a
+    // stream of the test's own.
+    let redis_port = test_redis::shared().port().to_string();
+    let stream = format!("mutasi-test-{}", uuid::Uuid::new_v4().simple());
+    let mut settings = Cli::parse_from([
+        "transaksi",
+        "--port",
+        "0",
+        "--redis-port",
+        &redis_port,
+        "--stream",
+        &stream,
+    ])
+    .settings;
     customize(&mut settings);
     let app = TestApp {
         base_url: String::new(),
@@ -90,6 +107,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         db_name,
         settings,
+        datastore: None,
     };
     app.start_server().await
 }
@@ -104,7 +122,8 @@ impl TestApp {
     /// The new server has its own, empty credential cache.
     pub async fn start_server(mut self) -> TestApp {
         let datastore = transaksi::datastore::Datastore::new(self.pool.clone());
-        let router = transaksi::application(&self.settings, datastore);
+        let router = transaksi::application(&self.settings, datastore.clone());
+        self.datastore = Some(datastore);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
@@ -123,9 +142,16 @@ impl TestApp {
             pool: self.pool.clone(),
             db_name: self.db_name.clone(),
             settings: self.settings.clone(),
+            datastore: None,
         }
         .start_server()
         .await
+    }
+
+    /// Starts an outbox relay beside this server; `abort()` the task to stop it.
+    pub fn start_relay(&self) -> tokio::task::JoinHandle<()> {
+        let datastore = self.datastore.clone().expect("server started");
+        transaksi::spawn_relay(&self.settings, datastore).expect("relay starts")
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
