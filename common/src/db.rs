@@ -131,6 +131,22 @@ impl DbArgs {
     }
 }
 
+impl DbArgs {
+    /// A pool that connects on first use: for a database the service can run without for a
+    /// while (mutasi's view of the credential table), so start-up does not depend on it.
+    pub fn connect_lazy(
+        &self,
+        database: &str,
+        credentials: &DbCredentials,
+        application_name: &str,
+    ) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(Duration::from_millis(self.acquire_timeout_ms))
+            .connect_lazy_with(self.connect_options(database, credentials, application_name))
+    }
+}
+
 /// Why a service could not start on its database.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -1,5 +1,6 @@
 //! `mutasi migrate` against a real PostgreSQL: the statement table, its unique event id (what
-//! makes redelivery harmless) and the "one account, newest first" index.
+//! makes redelivery harmless) and the unique (account, transaction number) index that serves
+//! "one account, newest first".
 
 use std::time::Duration;
 
@@ -41,8 +42,8 @@ async fn migrate_creates_the_statement_table_and_is_repeatable() {
         .await
         .expect("connect");
     let event_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-    let insert = "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo)
-                  VALUES ($1::uuid, now(), '1234567897', 'C', 10.50, 10.50)
+    let insert = "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+                  VALUES ($1::uuid, now(), '1234567897', 'C', 10.50, 10.50, 1)
                   ON CONFLICT (event_id) DO NOTHING";
     let first = sqlx::query(insert)
         .bind(event_id)
@@ -60,14 +61,24 @@ async fn migrate_creates_the_statement_table_and_is_repeatable() {
         "a redelivered event adds nothing"
     );
     let bad = sqlx::query(
-        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo)
-         VALUES (gen_random_uuid(), now(), '1234567897', 'X', 1, 1)",
+        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+         VALUES (gen_random_uuid(), now(), '1234567897', 'X', 1, 1, 2)",
     )
     .execute(&pool)
     .await;
     assert!(bad.is_err(), "jenis_transaksi is C or D");
+    let same_number = sqlx::query(
+        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+         VALUES (gen_random_uuid(), now(), '1234567897', 'C', 1, 11.50, 1)",
+    )
+    .execute(&pool)
+    .await;
+    assert!(
+        same_number.is_err(),
+        "two events cannot claim one account's transaction number"
+    );
     let index: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_indexes WHERE tablename = 'mutasi' AND indexname = 'mutasi_rekening_terbaru'",
+        "SELECT count(*) FROM pg_indexes WHERE tablename = 'mutasi' AND indexname = 'mutasi_rekening_urutan_unik'",
     )
     .fetch_one(&pool)
     .await

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
@@ -79,25 +80,9 @@ pub struct Settings {
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720), global = true)]
     pub outbox_retention_hours: u32,
 
-    /// Most verified credentials kept in memory (each entry is a keyed hash, never a PIN).
-    #[arg(long, default_value_t = 100_000, global = true)]
-    pub auth_cache_capacity: usize,
-
-    /// How long a verified credential is trusted without running argon2 again.
-    #[arg(long, default_value_t = 300, global = true)]
-    pub auth_cache_ttl_secs: u64,
-
-    /// Consecutive wrong PINs that lock an account.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=100), global = true)]
-    pub auth_max_failures: i32,
-
-    /// How long a locked account stays locked.
-    #[arg(long, default_value_t = 900, global = true)]
-    pub auth_lockout_secs: u64,
-
-    /// Most argon2 verifications running at once (each uses ~19 MiB and one core).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
-    pub argon2_max_concurrency: u32,
+    /// PIN authentication and lockout (`--auth-*`, `--argon2-max-concurrency`).
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Idempotency keys are kept at least this long, then removed.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(24..=720), global = true)]
@@ -113,12 +98,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn auth_cache_ttl(&self) -> Duration {
-        Duration::from_secs(self.auth_cache_ttl_secs)
-    }
-    pub fn auth_lockout(&self) -> Duration {
-        Duration::from_secs(self.auth_lockout_secs)
-    }
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }

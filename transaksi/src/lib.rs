@@ -17,7 +17,7 @@ use bukubesar_common::critical;
 use bukubesar_common::db::DbCredentials;
 
 use api::AppState;
-use bukubesar_common::auth::{AuthPolicy, Authenticator};
+use bukubesar_common::auth::Authenticator;
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
 use datastore::outbox::StreamPublisher;
@@ -31,13 +31,7 @@ const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 50_000;
 /// The application (router and state) over a datastore, as the binary and the tests use it.
 /// Pass a clone of the same datastore to [`spawn_relay`] so postings wake the relay.
 pub fn application(settings: &Settings, datastore: Datastore) -> Router {
-    let policy = AuthPolicy {
-        max_failures: settings.auth_max_failures,
-        lockout: settings.auth_lockout(),
-        cache_capacity: settings.auth_cache_capacity,
-        cache_ttl: settings.auth_cache_ttl(),
-        argon2_max_concurrency: settings.argon2_max_concurrency as usize,
-    };
+    let policy = settings.auth.policy();
     let state = AppState {
         authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),
         datastore,

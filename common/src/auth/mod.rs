@@ -19,6 +19,43 @@ use std::time::Duration;
 pub use authenticator::Authenticator;
 pub use store::{CredentialStore, Kredensial};
 
+/// The `--auth-*` flags, the same on both services. Set `--auth-max-failures` and
+/// `--auth-lockout-secs` alike on transaksi and mutasi: they share one lock per account.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AuthArgs {
+    /// Most verified credentials kept in memory (each entry is a keyed hash, never a PIN).
+    #[arg(long, default_value_t = 100_000, global = true)]
+    pub auth_cache_capacity: usize,
+
+    /// How long a verified credential is trusted without running argon2 again.
+    #[arg(long, default_value_t = 300, global = true)]
+    pub auth_cache_ttl_secs: u64,
+
+    /// Consecutive wrong PINs that lock an account.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=100), global = true)]
+    pub auth_max_failures: i32,
+
+    /// How long a locked account stays locked.
+    #[arg(long, default_value_t = 900, global = true)]
+    pub auth_lockout_secs: u64,
+
+    /// Most argon2 verifications running at once (each uses ~19 MiB and one core).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub argon2_max_concurrency: u32,
+}
+
+impl AuthArgs {
+    pub fn policy(&self) -> AuthPolicy {
+        AuthPolicy {
+            max_failures: self.auth_max_failures,
+            lockout: Duration::from_secs(self.auth_lockout_secs),
+            cache_capacity: self.auth_cache_capacity,
+            cache_ttl: Duration::from_secs(self.auth_cache_ttl_secs),
+            argon2_max_concurrency: self.argon2_max_concurrency as usize,
+        }
+    }
+}
+
 /// Lockout and cache limits.
 #[derive(Clone, Debug)]
 pub struct AuthPolicy {

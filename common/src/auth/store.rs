@@ -35,6 +35,15 @@ impl CredentialStore {
         CredentialStore { pool }
     }
 
+    /// Checks that the table is reachable with the privileges authentication needs (for
+    /// `/readyz`): every column read, without reading a row.
+    pub async fn probe(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT no_rekening, pin_hash, gagal_pin, terkunci_sampai FROM nasabah LIMIT 0")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn nasabah_exists(&self, no_rekening: &str) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM nasabah WHERE no_rekening = $1)")
             .bind(no_rekening)

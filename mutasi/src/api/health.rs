@@ -1,0 +1,58 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (its database, the credential table
+//! and Redis answer too), plus the consumer's counters.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let database = state.datastore.ping().await.map_err(|e| e.to_string());
+    let credentials = state.credentials.probe().await.map_err(|e| e.to_string());
+    let mut redis = state.redis.clone();
+    let redis: Result<(), String> = redis::cmd("PING")
+        .query_async::<String>(&mut redis)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let verdict = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "unreachable" };
+    let ready = database.is_ok() && credentials.is_ok() && redis.is_ok();
+    if !ready {
+        tracing::warn!(
+            database = database.as_ref().err(),
+            credentials = credentials.as_ref().err(),
+            redis = redis.as_ref().err(),
+            "not ready"
+        );
+    }
+    let stats = &state.stats;
+    let body = json!({
+        "status": if ready { "ok" } else { "unavailable" },
+        "database": verdict(&database),
+        "credentials": verdict(&credentials),
+        "redis": verdict(&redis),
+        "consumer": {
+            "read": stats.read.load(Ordering::Relaxed),
+            "inserted": stats.inserted.load(Ordering::Relaxed),
+            "duplicates": stats.duplicates.load(Ordering::Relaxed),
+            "claimed": stats.claimed.load(Ordering::Relaxed),
+            "dead_lettered": stats.dead_lettered.load(Ordering::Relaxed),
+            "trimmed": stats.trimmed.load(Ordering::Relaxed),
+        }
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}

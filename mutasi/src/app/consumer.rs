@@ -1,0 +1,344 @@
+//! Consuming the stream into the statement. At-least-once delivery, exactly-once effect:
+//!
+//! 1. Read a batch with the consumer group (`XREADGROUP`).
+//! 2. Parse every entry; insert the good ones in ONE statement with
+//!    `ON CONFLICT (event_id) DO NOTHING`, so a redelivered event adds nothing.
+//! 3. Only after that commit: dead-letter the poison entries, then `XACK` the batch. A crash
+//!    before the `XACK` redelivers the batch: harmless by step 2.
+//!
+//! After a start or a failed round the consumer first re-reads its own pending entries.
+//! Entries left pending by a consumer that died are taken over with `XAUTOCLAIM` once idle
+//! for `claim_idle`. Poison entries (unparseable, refused by the statement table, or delivered
+//! more than `max_deliveries` times) go to the dead-letter stream with the reason, are
+//! acknowledged, logged as ERROR and counted: they never block the stream.
+//!
+//! Deliveries are only retried once the database answers again, so an outage does not inflate
+//! delivery counts and push healthy entries over `max_deliveries`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bukubesar_common::event::MutasiEvent;
+use tokio::time::Instant;
+
+use crate::datastore::Datastore;
+use crate::datastore::stream::{Entry, StreamConsumer};
+
+#[derive(Clone, Debug)]
+pub struct ConsumerSettings {
+    pub stream: String,
+    pub group: String,
+    pub consumer: String,
+    pub dead_letter_stream: String,
+    /// Most entries per round (one insert statement, one XACK).
+    pub batch_size: usize,
+    /// Longest wait for new entries in one XREADGROUP.
+    pub block: Duration,
+    /// An entry pending this long with another consumer is taken over.
+    pub claim_idle: Duration,
+    /// More deliveries than this without being stored make an entry poison.
+    pub max_deliveries: u64,
+    /// Acknowledged entries older than this are trimmed from the stream.
+    pub stream_retention: Duration,
+    pub trim_interval: Duration,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+/// Counters since start (also written into the log lines that change them).
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    /// Entries read (new, own pending, or claimed).
+    pub read: AtomicU64,
+    /// Statement rows inserted.
+    pub inserted: AtomicU64,
+    /// Entries whose event was already in the statement (redeliveries).
+    pub duplicates: AtomicU64,
+    /// Entries taken over from other consumers.
+    pub claimed: AtomicU64,
+    /// Entries moved to the dead-letter stream.
+    pub dead_lettered: AtomicU64,
+    /// Entries trimmed from the stream after every group acknowledged them.
+    pub trimmed: AtomicU64,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+struct Progress {
+    group_ready: bool,
+    /// Re-read own pending entries after this id before reading new ones.
+    own_pending_after: Option<String>,
+    /// Ping the database before delivering anything again.
+    check_database: bool,
+    claim_cursor: String,
+    next_claim: Instant,
+    next_trim: Instant,
+}
+
+/// Runs until the task is dropped.
+pub async fn run(
+    datastore: Datastore,
+    stream: StreamConsumer,
+    settings: ConsumerSettings,
+    stats: Arc<ConsumerStats>,
+) {
+    assert!(settings.batch_size >= 1);
+    assert!(settings.max_deliveries >= 1);
+    assert!(
+        settings.block < Duration::from_secs(3),
+        "below the Redis response timeout"
+    );
+    let mut progress = Progress {
+        group_ready: false,
+        own_pending_after: Some("0".to_owned()),
+        check_database: true,
+        claim_cursor: "0-0".to_owned(),
+        next_claim: Instant::now(),
+        next_trim: Instant::now() + settings.trim_interval,
+    };
+    let mut backoff = settings.backoff_min;
+    let mut failing_since: Option<Instant> = None;
+    tracing::info!(
+        stream = %settings.stream,
+        group = %settings.group,
+        consumer = %settings.consumer,
+        "statement consumer started"
+    );
+    loop {
+        match round(&datastore, &stream, &settings, &stats, &mut progress).await {
+            Ok(()) => {
+                if let Some(since) = failing_since.take() {
+                    tracing::info!(
+                        outage_secs = since.elapsed().as_secs(),
+                        "statement consumer recovered"
+                    );
+                }
+                backoff = settings.backoff_min;
+            }
+            Err(error) => {
+                if failing_since.is_none() {
+                    failing_since = Some(Instant::now());
+                    tracing::warn!(error = %error, "statement consumer cannot proceed; retrying (nothing is acknowledged until stored)");
+                } else {
+                    tracing::debug!(error = %error, "statement consumer still failing");
+                }
+                progress.own_pending_after = Some("0".to_owned());
+                progress.check_database = true;
+                if matches!(error, RoundError::Redis(_)) {
+                    // Redis may have restarted without the group (e.g. a new instance).
+                    progress.group_ready = false;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(settings.backoff_max);
+            }
+        }
+    }
+}
+
+async fn round(
+    datastore: &Datastore,
+    stream: &StreamConsumer,
+    settings: &ConsumerSettings,
+    stats: &ConsumerStats,
+    progress: &mut Progress,
+) -> Result<(), RoundError> {
+    if !progress.group_ready {
+        stream.ensure_group().await?;
+        progress.group_ready = true;
+    }
+    if progress.check_database {
+        datastore.ping().await?;
+        progress.check_database = false;
+    }
+
+    // 1. Our own pending entries (after a start or a failed round), oldest first.
+    if let Some(after) = progress.own_pending_after.clone() {
+        let entries = stream.read_own_pending(settings.batch_size, &after).await?;
+        match entries.last() {
+            None => progress.own_pending_after = None,
+            Some(last) => {
+                progress.own_pending_after = Some(last.id.clone());
+                process(datastore, stream, settings, stats, entries, true).await?;
+            }
+        }
+        return Ok(());
+    }
+
+    // 2. Entries a dead (or hung) consumer left pending.
+    if Instant::now() >= progress.next_claim {
+        let claimed = stream
+            .autoclaim(
+                settings.claim_idle,
+                &progress.claim_cursor,
+                settings.batch_size,
+            )
+            .await?;
+        progress.claim_cursor = claimed.next_cursor;
+        if progress.claim_cursor == "0-0" {
+            // A full pass over the pending list: look again in half the idle time.
+            progress.next_claim = Instant::now() + settings.claim_idle / 2;
+        }
+        if !claimed.entries.is_empty() {
+            stats
+                .claimed
+                .fetch_add(claimed.entries.len() as u64, Ordering::Relaxed);
+            tracing::info!(
+                entries = claimed.entries.len(),
+                idle_ms = settings.claim_idle.as_millis() as u64,
+                "took over entries left pending by another consumer"
+            );
+            process(datastore, stream, settings, stats, claimed.entries, true).await?;
+            return Ok(());
+        }
+    }
+
+    // 3. Trim what every group has acknowledged.
+    if Instant::now() >= progress.next_trim {
+        progress.next_trim = Instant::now() + settings.trim_interval;
+        let trimmed = stream.trim_acknowledged(settings.stream_retention).await?;
+        if trimmed > 0 {
+            stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
+            tracing::debug!(trimmed, "acknowledged entries trimmed from the stream");
+        }
+    }
+
+    // 4. New entries.
+    let entries = stream.read_new(settings.batch_size, settings.block).await?;
+    if !entries.is_empty() {
+        process(datastore, stream, settings, stats, entries, false).await?;
+    }
+    Ok(())
+}
+
+/// Why an entry cannot be stored.
+type Poison<'a> = (&'a Entry, String);
+
+async fn process(
+    datastore: &Datastore,
+    stream: &StreamConsumer,
+    settings: &ConsumerSettings,
+    stats: &ConsumerStats,
+    entries: Vec<Entry>,
+    redelivered: bool,
+) -> Result<(), RoundError> {
+    stats
+        .read
+        .fetch_add(entries.len() as u64, Ordering::Relaxed);
+    let deliveries: HashMap<String, u64> = if redelivered {
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        stream.delivery_counts(&ids).await?
+    } else {
+        HashMap::new()
+    };
+
+    let mut good: Vec<(&Entry, MutasiEvent)> = Vec::with_capacity(entries.len());
+    let mut poison: Vec<Poison<'_>> = Vec::new();
+    let mut gone: Vec<&Entry> = Vec::new();
+    for entry in &entries {
+        let Some(fields) = &entry.fields else {
+            // Deleted from the stream while pending: nothing left to store.
+            gone.push(entry);
+            continue;
+        };
+        if let Some(count) = deliveries
+            .get(&entry.id)
+            .filter(|n| **n > settings.max_deliveries)
+        {
+            poison.push((
+                entry,
+                format!("delivered {count} times without being stored"),
+            ));
+            continue;
+        }
+        match parse(fields) {
+            Ok(event) => good.push((entry, event)),
+            Err(reason) => poison.push((entry, reason)),
+        }
+    }
+
+    if !good.is_empty() {
+        let events: Vec<&MutasiEvent> = good.iter().map(|(_, e)| e).collect();
+        match datastore.insert_events(&events).await {
+            Ok(inserted) => count_inserted(stats, inserted, events.len()),
+            Err(error) if bukubesar_common::db::is_unavailable(&error) => return Err(error.into()),
+            Err(error) => {
+                // Something in the batch is refused by the table: find it, store the rest.
+                tracing::warn!(error = %error, entries = events.len(), "batch refused; storing its entries one by one");
+                for (entry, event) in &good {
+                    match datastore.insert_events(&[event]).await {
+                        Ok(inserted) => count_inserted(stats, inserted, 1),
+                        Err(error) if bukubesar_common::db::is_unavailable(&error) => {
+                            return Err(error.into());
+                        }
+                        Err(error) => poison.push((entry, refusal(&error))),
+                    }
+                }
+            }
+        }
+    }
+
+    for (entry, reason) in &poison {
+        stream.dead_letter(entry, reason).await?;
+        let total = stats.dead_lettered.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::error!(
+            stream_id = %entry.id,
+            reason = %reason,
+            dead_letter_stream = %settings.dead_letter_stream,
+            dead_lettered_total = total,
+            "poison entry moved to the dead-letter stream"
+        );
+    }
+
+    let ids: Vec<&str> = good
+        .iter()
+        .map(|(e, _)| e.id.as_str())
+        .chain(gone.iter().map(|e| e.id.as_str()))
+        .chain(poison.iter().map(|(e, _)| e.id.as_str()))
+        .collect();
+    // Poison entries may also appear in `good` (refused one by one); XACK takes each id once.
+    let mut ids = ids;
+    ids.sort_unstable();
+    ids.dedup();
+    stream.ack(&ids).await?;
+    Ok(())
+}
+
+fn count_inserted(stats: &ConsumerStats, inserted: u64, offered: usize) {
+    stats.inserted.fetch_add(inserted, Ordering::Relaxed);
+    let duplicates = offered as u64 - inserted.min(offered as u64);
+    if duplicates > 0 {
+        stats.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        tracing::debug!(
+            duplicates,
+            "redelivered events ignored (already in the statement)"
+        );
+    }
+}
+
+fn parse(fields: &[(String, Vec<u8>)]) -> Result<MutasiEvent, String> {
+    let mut map = HashMap::with_capacity(fields.len());
+    for (name, value) in fields {
+        let text =
+            std::str::from_utf8(value).map_err(|_| format!("field {name} is not UTF-8 text"))?;
+        if map.insert(name.clone(), text.to_owned()).is_some() {
+            return Err(format!("field {name} appears twice"));
+        }
+    }
+    MutasiEvent::parse(&map)
+}
+
+/// The table's reason, without values (PostgreSQL puts values only in the error's detail).
+fn refusal(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => format!("the statement table refused it: {}", db.message()),
+        other => format!("the statement table refused it: {other}"),
+    }
+}

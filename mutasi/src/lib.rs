@@ -1,0 +1,154 @@
+//! mutasi: consumes one event per committed transaction from the Redis Stream into the
+//! account statement, and serves each account's statement to its holder.
+//!
+//! Layers: [`api`] (HTTP), [`app`] (rules: reading a statement, consuming the stream),
+//! [`datastore`] (SQL and Redis commands).
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod datastore;
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use bukubesar_common::auth::{Authenticator, CredentialStore};
+use bukubesar_common::critical;
+use bukubesar_common::db::DbCredentials;
+use bukubesar_common::stream::password_from_env;
+use sqlx::PgPool;
+
+use api::AppState;
+use app::consumer::ConsumerStats;
+use config::{Cli, Command, Settings};
+use datastore::Datastore;
+use datastore::stream::StreamConsumer;
+
+/// The HTTP application. `credentials_pool` reaches the credential table (transaksi's
+/// database, `--auth-db-name`).
+pub fn application(
+    settings: &Settings,
+    datastore: Datastore,
+    credentials_pool: PgPool,
+    stats: Arc<ConsumerStats>,
+) -> anyhow::Result<Router> {
+    let credentials = CredentialStore::new(credentials_pool);
+    let redis = settings
+        .redis
+        .connect_lazy(password_from_env())
+        .context("configuring the Redis connection")?;
+    let state = AppState {
+        datastore,
+        authenticator: Arc::new(Authenticator::new(
+            credentials.clone(),
+            settings.auth.policy(),
+        )),
+        credentials,
+        redis,
+        stats,
+    };
+    Ok(api::router(state, settings.request_timeout()))
+}
+
+/// Starts the stream consumer (its own Redis connection, lazy: Redis may be down at start).
+pub fn spawn_consumer(
+    settings: &Settings,
+    datastore: Datastore,
+    stats: Arc<ConsumerStats>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let consumer = settings.consumer();
+    let connection = settings
+        .redis
+        .connect_lazy(password_from_env())
+        .context("configuring the Redis connection")?;
+    let stream = StreamConsumer::new(
+        connection,
+        consumer.stream.clone(),
+        consumer.group.clone(),
+        consumer.consumer.clone(),
+        consumer.dead_letter_stream.clone(),
+    );
+    Ok(tokio::spawn(app::consumer::run(
+        datastore, stream, consumer, stats,
+    )))
+}
+
+/// Runs the command line: connect, migrate, then consume and serve until SIGTERM (or exit
+/// after `migrate`). Start-up failures are logged as one CRITICAL line and returned.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    let credentials = DbCredentials::from_env();
+    let pool = settings
+        .db
+        .connect_and_migrate(
+            &settings.db_name,
+            &credentials,
+            "mutasi",
+            &datastore::MIGRATOR,
+        )
+        .await?;
+    if matches!(cli.command, Some(Command::Migrate)) {
+        return Ok(());
+    }
+    let credentials_pool =
+        settings
+            .db
+            .connect_lazy(&settings.auth_db_name, &credentials, "mutasi-auth");
+    if let Err(error) = CredentialStore::new(credentials_pool.clone()).probe().await {
+        // Not fatal: statements keep being consumed; requests answer 503 until it works.
+        tracing::error!(
+            database = %settings.auth_db_name,
+            user = %credentials.user,
+            reason = %bukubesar_common::db::describe_connect_error(&error),
+            "cannot read the credential table; grant the role bukubesar_autentikasi to this user"
+        );
+    }
+
+    let listener = match tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
+        .await
+    {
+        Ok(listener) => listener,
+        Err(error) => {
+            critical!(host = %settings.host, port = settings.port, reason = %error, "cannot listen; exiting");
+            return Err(error).context("binding the listener");
+        }
+    };
+    let address = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(address = %address, "mutasi listening");
+
+    let datastore = Datastore::new(pool.clone());
+    let stats = Arc::new(ConsumerStats::default());
+    let consumer = spawn_consumer(&settings, datastore.clone(), stats.clone())?;
+    let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
+
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            bukubesar_common::shutdown::signal().await;
+            let _ = stopping_tx.send(());
+        })
+        .into_future();
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        () = async {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
+        }
+    }
+    // Entries read but not yet acknowledged stay pending and are re-read on the next start
+    // (or taken over by another replica): nothing is lost, nothing stored twice.
+    consumer.abort();
+    pool.close().await;
+    credentials_pool.close().await;
+    tracing::info!("mutasi stopped");
+    Ok(())
+}

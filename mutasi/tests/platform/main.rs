@@ -1,0 +1,8 @@
+//! The pipeline end to end on real PostgreSQL and Redis: transaksi (HTTP + outbox relay) ->
+//! Redis Stream -> mutasi (consumer + HTTP).
+
+mod access;
+mod faults;
+mod pipeline;
+mod poison;
+mod support;
