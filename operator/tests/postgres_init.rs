@@ -110,7 +110,7 @@ fn init_script_creates_owned_databases_and_password_users() {
         "mutasi creates a table",
         psql("mutasi", "mutasi", "create table m (id int)"),
     );
-    // ... and cannot even connect to the other one.
+    // ... and cannot even connect to the other one ...
     let denied = psql("mutasi", "transaksi", "select 1");
     assert!(
         !denied.status.success(),
@@ -121,4 +121,69 @@ fn init_script_creates_owned_databases_and_password_users() {
         "{}",
         String::from_utf8_lossy(&denied.stderr)
     );
+
+    // ... until transaksi's own migrations (run as the transaksi user, who may not create
+    // roles) grant mutasi's role the credential columns, and nothing else.
+    ok(
+        "drop scratch table",
+        psql("transaksi", "transaksi", "drop table t"),
+    );
+    let mut migrations: Vec<_> = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../migrations/transaksi"
+    ))
+    .unwrap()
+    .map(|entry| entry.unwrap().path())
+    .collect();
+    migrations.sort();
+    for migration in &migrations {
+        let file = migration.display().to_string();
+        let out = run(
+            &bin.join("psql"),
+            &[
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "transaksi",
+                "-d",
+                "transaksi",
+                "-f",
+                &file,
+            ],
+            &env,
+        );
+        ok(&file, out);
+    }
+    ok(
+        "mutasi reads the credential columns",
+        psql(
+            "mutasi",
+            "transaksi",
+            "select no_rekening, pin_hash, gagal_pin, terkunci_sampai from nasabah",
+        ),
+    );
+    ok(
+        "mutasi records a wrong PIN",
+        psql(
+            "mutasi",
+            "transaksi",
+            "update nasabah set gagal_pin = gagal_pin + 1, terkunci_sampai = null",
+        ),
+    );
+    for forbidden in [
+        "select nik from nasabah",
+        "select saldo from rekening",
+        "update nasabah set pin_hash = pin_hash",
+        "select count(*) from jurnal",
+    ] {
+        let out = psql("mutasi", "transaksi", forbidden);
+        assert!(
+            !out.status.success()
+                && String::from_utf8_lossy(&out.stderr).contains("permission denied"),
+            "{forbidden}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

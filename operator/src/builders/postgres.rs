@@ -34,6 +34,10 @@ REVOKE ALL ON DATABASE transaksi FROM PUBLIC;
 CREATE ROLE :"mutasi_user" LOGIN PASSWORD :'mutasi_password';
 CREATE DATABASE mutasi OWNER :"mutasi_user";
 REVOKE ALL ON DATABASE mutasi FROM PUBLIC;
+-- mutasi authenticates customers against transaksi's credential table through this role;
+-- transaksi's migrations grant it CONNECT and exactly the columns authentication needs.
+CREATE ROLE bukubesar_autentikasi NOLOGIN;
+GRANT bukubesar_autentikasi TO :"mutasi_user";
 SQL
 "#;
 
