@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs bukubesar on this machine without Docker: makes sure a PostgreSQL server is up
-# (the local Debian cluster, or a private one under .local/), creates the databases, builds
-# the services and runs transaksi on port 8080 in the foreground (Ctrl-C stops it).
+# (the local Debian cluster, or a private one under .local/), starts a durable Redis (AOF,
+# appendfsync always) under .local/redis unless one answers on REDIS_PORT, creates the
+# databases, builds the services, runs mutasi (port 8081) in the background and transaksi
+# (port 8080) in the foreground; Ctrl-C stops both. Logs of both go to stdout (JSON lines).
 #
-#   scripts/run-local.sh                 # transaksi on http://127.0.0.1:8080
-#   PORT=9090 scripts/run-local.sh       # another port
+#   scripts/run-local.sh                 # transaksi :8080, mutasi :8081
+#   PORT=9090 MUTASI_PORT=9091 scripts/run-local.sh
 #
 # Environment: DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none),
-# PORT (8080), LOG_LEVEL (info).
+# REDIS_PORT (6380: the project's own durable Redis, not the machine's), REDIS_PASSWORD (none),
+# PORT (8080), MUTASI_PORT (8081), LOG_LEVEL (info).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -15,6 +18,8 @@ DB_HOST="${DB_HOST:-127.0.0.1}"
 DB_PORT="${DB_PORT:-5432}"
 export DB_USER="${DB_USER:-postgres}"
 PORT="${PORT:-8080}"
+MUTASI_PORT="${MUTASI_PORT:-8081}"
+REDIS_PORT="${REDIS_PORT:-6380}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
 
 say() { echo "[run-local] $*" >&2; }
@@ -56,6 +61,27 @@ ensure_postgres() {
   pg_up || { say "PostgreSQL did not start; see $dir/postgres.log"; exit 1; }
 }
 
+redis_up() {
+  REDISCLI_AUTH="${REDIS_PASSWORD:-}" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG
+}
+
+# Redis holds events between publish and consume: the project runs it with AOF and
+# appendfsync always, so an acknowledged XADD survives a crash.
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server redis-tools
+  redis_up && return 0
+  local dir="$PWD/.local/redis"
+  mkdir -p "$dir"
+  say "starting a durable Redis (AOF, appendfsync always) on port $REDIS_PORT in $dir"
+  local auth=()
+  [ -n "${REDIS_PASSWORD:-}" ] && auth=(--requirepass "$REDIS_PASSWORD")
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$dir" \
+    --appendonly yes --appendfsync always --save "" \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "${auth[@]}"
+  for _ in $(seq 1 50); do redis_up && return 0; sleep 0.1; done
+  say "Redis did not start; see $dir/redis.log"; exit 1
+}
+
 ensure_database() {
   local name="$1"
   if ! PGPASSWORD="${DB_PASSWORD:-}" psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d postgres -tAc \
@@ -67,13 +93,20 @@ ensure_database() {
 
 command -v cargo >/dev/null || { say "cargo is required (https://rustup.rs)"; exit 1; }
 ensure_postgres
+ensure_redis
 ensure_database transaksi
 ensure_database mutasi
 
 say "building (release)"
 cargo build --release -q -p transaksi -p mutasi
 
-./target/release/mutasi migrate --db-host "$DB_HOST" --db-port "$DB_PORT" --log-level warning
-say "transaksi on http://127.0.0.1:$PORT (Ctrl-C stops it)"
-exec ./target/release/transaksi --host 127.0.0.1 --port "$PORT" \
-  --db-host "$DB_HOST" --db-port "$DB_PORT" --log-level "$LOG_LEVEL"
+common=(--db-host "$DB_HOST" --db-port "$DB_PORT" --redis-port "$REDIS_PORT" --log-level "$LOG_LEVEL")
+# transaksi's migrations first: they grant mutasi's role the credential columns it reads.
+./target/release/transaksi migrate "${common[@]}"
+./target/release/mutasi migrate "${common[@]}"
+
+./target/release/mutasi --host 127.0.0.1 --port "$MUTASI_PORT" --consumer "local-$(hostname)" "${common[@]}" &
+mutasi_pid=$!
+trap 'kill "$mutasi_pid" 2>/dev/null; wait "$mutasi_pid" 2>/dev/null' EXIT
+say "transaksi on http://127.0.0.1:$PORT, mutasi on http://127.0.0.1:$MUTASI_PORT (Ctrl-C stops both)"
+./target/release/transaksi --host 127.0.0.1 --port "$PORT" "${common[@]}"

@@ -1,0 +1,157 @@
+//! The `mutasi` binary: its flags are the ones the operator and compose pass, it starts on
+//! real PostgreSQL and Redis (with AUTH), reports readiness, writes JSON logs and exits 0 on
+//! SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use bukubesar_common::testkit::{postgres, redis as test_redis};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_mutasi");
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn help_lists_the_flags_and_secret_variables() {
+    let output = Command::new(BINARY)
+        .arg("--help")
+        .output()
+        .await
+        .expect("runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "--host",
+        "--port",
+        "--db-host",
+        "--db-port",
+        "--db-name",
+        "--db-sslmode",
+        "--auth-db-name",
+        "--redis-host",
+        "--redis-port",
+        "--stream",
+        "--group",
+        "--consumer",
+        "--log-level",
+        "DB_USER",
+        "DB_PASSWORD",
+        "REDIS_PASSWORD",
+        "migrate",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}");
+    }
+}
+
+#[tokio::test]
+async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
+    let server = postgres::server();
+    let transaksi_db = server.create_database("transaksi_test").await;
+    let mutasi_db = server.create_database("mutasi_test").await;
+    let pool = sqlx::PgPool::connect_with(server.options(&transaksi_db))
+        .await
+        .expect("connect");
+    transaksi::datastore::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate transaksi");
+    let redis = test_redis::RedisServer::start_with_password("s3cret-redis");
+    let stream = format!("mutasi-bin-{}", uuid::Uuid::new_v4().simple());
+
+    let mut child = Command::new(BINARY)
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args([
+            "--db-host",
+            &server.host(),
+            "--db-port",
+            &server.port().to_string(),
+        ])
+        .args(["--db-name", &mutasi_db, "--auth-db-name", &transaksi_db])
+        .args([
+            "--redis-port",
+            &redis.port().to_string(),
+            "--stream",
+            &stream,
+        ])
+        .args(["--group", "mutasi", "--consumer", "pod-a"])
+        .env("DB_USER", server.user())
+        .env_remove("DB_PASSWORD")
+        .env("REDIS_PASSWORD", "s3cret-redis")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    let address = tokio::time::timeout(PROCESS_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            let value: Value = serde_json::from_str(&line).expect("a JSON line");
+            seen.push(line.clone());
+            if value["message"] == "mutasi listening" {
+                return value["address"].as_str().expect("address").to_owned();
+            }
+        }
+        panic!("exited before listening: {seen:?}");
+    })
+    .await
+    .expect("listens in time");
+
+    let client = reqwest::Client::new();
+    let ready = tokio::time::timeout(PROCESS_TIMEOUT, async {
+        loop {
+            let reply = client
+                .get(format!("http://{address}/readyz"))
+                .send()
+                .await
+                .expect("answered");
+            if reply.status() == 200 {
+                return reply.json::<Value>().await.expect("JSON");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("becomes ready (database, credential table, Redis with AUTH)");
+    assert_eq!(ready["redis"], "ok");
+    assert_eq!(ready["credentials"], "ok");
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(PROCESS_TIMEOUT, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("status");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
+    while let Ok(Some(line)) = lines.next_line().await {
+        seen.push(line);
+    }
+    for line in &seen {
+        let value: Value = serde_json::from_str(line).expect("JSON line");
+        let level = value["level"].as_str().expect("level");
+        assert!(
+            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
+            "{line}"
+        );
+        assert!(
+            !line.contains("s3cret-redis"),
+            "a secret in the log: {line}"
+        );
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("statement consumer started")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("mutasi stopped")),
+        "{seen:?}"
+    );
+}
