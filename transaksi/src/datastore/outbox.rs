@@ -119,7 +119,14 @@ impl Datastore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        assert_eq!(marked, urutan.len() as u64, "claimed rows are locked by us");
+        if marked != urutan.len() as u64 {
+            // The rows are locked by this transaction, so this cannot happen; if it does,
+            // roll back (they are published again later: a duplicate, never a loss).
+            return Err(RelayError::Corrupt {
+                urutan: urutan[0],
+                reason: format!("marked {marked} of {} claimed rows", urutan.len()),
+            });
+        }
         tx.commit().await?;
         Ok(urutan.len())
     }
