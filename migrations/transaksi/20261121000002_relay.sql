@@ -42,7 +42,12 @@ CREATE INDEX outbox_dipublikasikan ON outbox (dipublikasikan_pada)
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bukubesar_autentikasi') THEN
-        CREATE ROLE bukubesar_autentikasi NOLOGIN;
+        BEGIN
+            CREATE ROLE bukubesar_autentikasi NOLOGIN;
+        EXCEPTION
+            -- Another database on this server migrated at the same moment and created it.
+            WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO bukubesar_autentikasi', current_database());
 END
