@@ -9,15 +9,14 @@ pub mod app;
 pub mod config;
 pub mod datastore;
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use bukubesar_common::auth::{Authenticator, CredentialStore};
-use bukubesar_common::critical;
 use bukubesar_common::db::DbCredentials;
+use bukubesar_common::http::serve;
 use bukubesar_common::stream::password_from_env;
 use sqlx::PgPool;
 
@@ -107,43 +106,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
 
-    let listener = match tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
-        .await
-    {
-        Ok(listener) => listener,
-        Err(error) => {
-            critical!(host = %settings.host, port = settings.port, reason = %error, "cannot listen; exiting");
-            return Err(error).context("binding the listener");
-        }
-    };
-    let address = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(address = %address, "mutasi listening");
+    let listener = serve::bind(&settings.host, settings.port, "mutasi").await?;
 
     let datastore = Datastore::new(pool.clone());
     let stats = Arc::new(ConsumerStats::default());
     let consumer = spawn_consumer(&settings, datastore.clone(), stats.clone())?;
     let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
 
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            bukubesar_common::shutdown::signal().await;
-            let _ = stopping_tx.send(());
-        })
-        .into_future();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    tokio::select! {
-        result = server => result.context("serving HTTP")?,
-        () = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
-        }
-    }
+    serve::until_shutdown(listener, router, grace).await?;
     // Entries read but not yet acknowledged stay pending and are re-read on the next start
     // (or taken over by another replica): nothing is lost, nothing stored twice.
     consumer.abort();

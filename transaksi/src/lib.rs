@@ -7,14 +7,13 @@ pub mod app;
 pub mod config;
 pub mod datastore;
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use bukubesar_common::critical;
 use bukubesar_common::db::DbCredentials;
+use bukubesar_common::http::serve;
 
 use api::AppState;
 use bukubesar_common::auth::Authenticator;
@@ -76,17 +75,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let listener = match tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
-        .await
-    {
-        Ok(listener) => listener,
-        Err(error) => {
-            critical!(host = %settings.host, port = settings.port, reason = %error, "cannot listen; exiting");
-            return Err(error).context("binding the listener");
-        }
-    };
-    let address = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(address = %address, "transaksi listening");
+    let listener = serve::bind(&settings.host, settings.port, "transaksi").await?;
 
     tokio::spawn(sweep_expired_rows(
         datastore.clone(),
@@ -102,26 +91,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     let router = application(&settings, datastore);
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            bukubesar_common::shutdown::signal().await;
-            let _ = stopping_tx.send(());
-        })
-        .into_future();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    tokio::select! {
-        result = server => result.context("serving HTTP")?,
-        () = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
-        }
-    }
+    serve::until_shutdown(listener, router, grace).await?;
     // Rows the relay had claimed but not marked stay unpublished and are sent again by the
     // next relay: a duplicate at worst, never a loss.
     relay.abort();

@@ -6,6 +6,7 @@ pub mod basic_auth;
 pub mod error;
 pub mod money;
 pub mod request_log;
+pub mod serve;
 
 use axum::http::StatusCode;
 
