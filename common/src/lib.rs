@@ -10,6 +10,7 @@ pub mod event;
 pub mod http;
 pub mod log;
 pub mod no_rekening;
+pub mod retry;
 pub mod shutdown;
 pub mod stream;
 pub mod trace;

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bukubesar_common::event::MutasiEvent;
+use bukubesar_common::retry::Outage;
 use tokio::time::Instant;
 
 use crate::datastore::Datastore;
@@ -104,8 +105,7 @@ pub async fn run(
         next_claim: Instant::now(),
         next_trim: Instant::now() + settings.trim_interval,
     };
-    let mut backoff = settings.backoff_min;
-    let mut failing_since: Option<Instant> = None;
+    let mut outage = Outage::new(settings.backoff_min, settings.backoff_max);
     tracing::info!(
         stream = %settings.stream,
         group = %settings.group,
@@ -115,17 +115,16 @@ pub async fn run(
     loop {
         match round(&datastore, &stream, &settings, &stats, &mut progress).await {
             Ok(()) => {
-                if let Some(since) = failing_since.take() {
+                if let Some(lasted) = outage.succeeded() {
                     tracing::info!(
-                        outage_secs = since.elapsed().as_secs(),
+                        outage_secs = lasted.as_secs(),
                         "statement consumer recovered"
                     );
                 }
-                backoff = settings.backoff_min;
             }
             Err(error) => {
-                if failing_since.is_none() {
-                    failing_since = Some(Instant::now());
+                let failure = outage.failed();
+                if failure.first {
                     tracing::warn!(error = %error, "statement consumer cannot proceed; retrying (nothing is acknowledged until stored)");
                 } else {
                     tracing::debug!(error = %error, "statement consumer still failing");
@@ -136,8 +135,7 @@ pub async fn run(
                     // Redis may have restarted without the group (e.g. a new instance).
                     progress.group_ready = false;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(settings.backoff_max);
+                tokio::time::sleep(failure.wait).await;
             }
         }
     }
@@ -241,11 +239,9 @@ async fn process(
 
     let mut good: Vec<(&Entry, MutasiEvent)> = Vec::with_capacity(entries.len());
     let mut poison: Vec<Poison<'_>> = Vec::new();
-    let mut gone: Vec<&Entry> = Vec::new();
     for entry in &entries {
         let Some(fields) = &entry.fields else {
-            // Deleted from the stream while pending: nothing left to store.
-            gone.push(entry);
+            // Deleted from the stream while pending: nothing left to store; acknowledged below.
             continue;
         };
         if let Some(count) = deliveries
@@ -297,16 +293,8 @@ async fn process(
         );
     }
 
-    let ids: Vec<&str> = good
-        .iter()
-        .map(|(e, _)| e.id.as_str())
-        .chain(gone.iter().map(|e| e.id.as_str()))
-        .chain(poison.iter().map(|(e, _)| e.id.as_str()))
-        .collect();
-    // Poison entries may also appear in `good` (refused one by one); XACK takes each id once.
-    let mut ids = ids;
-    ids.sort_unstable();
-    ids.dedup();
+    // Every entry of the batch is now stored (or was already), gone, or dead-lettered.
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     stream.ack(&ids).await?;
     Ok(())
 }

@@ -76,20 +76,7 @@ impl StreamConsumer {
 
     /// Entries never delivered to this group, waiting up to `block` for the first.
     pub async fn read_new(&self, count: usize, block: Duration) -> redis::RedisResult<Vec<Entry>> {
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&self.group)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(count)
-            .arg("BLOCK")
-            .arg(block.as_millis() as u64)
-            .arg("STREAMS")
-            .arg(&self.stream)
-            .arg(">")
-            .query_async(&mut self.connection.clone())
-            .await?;
-        read_reply_entries(reply)
+        self.read_group(count, Some(block), ">").await
     }
 
     /// Entries delivered to this consumer and not yet acknowledged (after a restart or a
@@ -99,15 +86,30 @@ impl StreamConsumer {
         count: usize,
         after: &str,
     ) -> redis::RedisResult<Vec<Entry>> {
-        let reply: Value = redis::cmd("XREADGROUP")
+        self.read_group(count, None, after).await
+    }
+
+    /// `XREADGROUP ... STREAMS <stream> <from>`: `>` for new entries, an id for our pending ones.
+    async fn read_group(
+        &self,
+        count: usize,
+        block: Option<Duration>,
+        from: &str,
+    ) -> redis::RedisResult<Vec<Entry>> {
+        let mut command = redis::cmd("XREADGROUP");
+        command
             .arg("GROUP")
             .arg(&self.group)
             .arg(&self.consumer)
             .arg("COUNT")
-            .arg(count)
+            .arg(count);
+        if let Some(block) = block {
+            command.arg("BLOCK").arg(block.as_millis() as u64);
+        }
+        let reply: Value = command
             .arg("STREAMS")
             .arg(&self.stream)
-            .arg(after)
+            .arg(from)
             .query_async(&mut self.connection.clone())
             .await?;
         read_reply_entries(reply)

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use bukubesar_common::retry::Outage;
+
 use crate::datastore::Datastore;
 use crate::datastore::outbox::StreamPublisher;
 
@@ -25,9 +27,7 @@ pub struct RelaySettings {
 /// Runs until the task is dropped.
 pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: RelaySettings) {
     assert!(settings.batch_size >= 1);
-    assert!(settings.backoff_min <= settings.backoff_max);
-    let mut backoff = settings.backoff_min;
-    let mut failing_since: Option<tokio::time::Instant> = None;
+    let mut outage = Outage::new(settings.backoff_min, settings.backoff_max);
     let mut published_total: u64 = 0;
     loop {
         match datastore
@@ -36,14 +36,13 @@ pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: Rel
         {
             Ok(published) => {
                 published_total += published as u64;
-                if let Some(since) = failing_since.take() {
+                if let Some(lasted) = outage.succeeded() {
                     tracing::info!(
-                        outage_secs = since.elapsed().as_secs(),
+                        outage_secs = lasted.as_secs(),
                         published,
                         "outbox relay recovered; publishing the backlog"
                     );
                 }
-                backoff = settings.backoff_min;
                 if published as i64 == settings.batch_size {
                     // A full batch: there is probably more backlog; go on at once.
                     continue;
@@ -55,8 +54,8 @@ pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: Rel
                 }
             }
             Err(error) => {
-                if failing_since.is_none() {
-                    failing_since = Some(tokio::time::Instant::now());
+                let failure = outage.failed();
+                if failure.first {
                     let backlog = datastore.outbox_backlog().await.ok();
                     tracing::warn!(
                         error = %error,
@@ -64,10 +63,9 @@ pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: Rel
                         "outbox relay cannot publish; postings keep committing and wait in the outbox"
                     );
                 } else {
-                    tracing::debug!(error = %error, retry_in_ms = backoff.as_millis() as u64, "outbox relay still failing");
+                    tracing::debug!(error = %error, retry_in_ms = failure.wait.as_millis() as u64, "outbox relay still failing");
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(settings.backoff_max);
+                tokio::time::sleep(failure.wait).await;
             }
         }
     }
