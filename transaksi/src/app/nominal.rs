@@ -11,9 +11,10 @@ pub const MAX_INTEGER_DIGITS: u32 = 18;
 /// Most decimal places an amount may have.
 pub const MAX_DECIMAL_PLACES: u32 = 2;
 
-/// Largest balance an account may hold: 999,999,999,999,999,999.99 (NUMERIC(20,2)).
+/// Largest balance an account may hold: 999,999,999,999,999,999.99 (NUMERIC(20,2)), the same
+/// bound the stream's events are checked against.
 pub fn max_saldo() -> Decimal {
-    Decimal::from_i128_with_scale(99_999_999_999_999_999_999, MAX_DECIMAL_PLACES)
+    bukubesar_common::event::max_amount()
 }
 
 /// A validated amount: `0 < value < 10^18`, at most 2 decimal places.

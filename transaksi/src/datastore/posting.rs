@@ -105,14 +105,15 @@ impl Datastore {
         posting: &Posting<'_>,
         idempotency: Option<(&str, &[u8])>,
     ) -> Result<PostResult, sqlx::Error> {
-        let result = self.post_uncommitted_signal(posting, idempotency).await;
+        let result = self.post_and_commit(posting, idempotency).await;
         if let Ok(PostResult::Fresh(Outcome::Posted(_))) = &result {
             self.outbox_written.notify_one();
         }
         result
     }
 
-    async fn post_uncommitted_signal(
+    /// The posting's one transaction; the caller signals the relay once it has committed.
+    async fn post_and_commit(
         &self,
         posting: &Posting<'_>,
         idempotency: Option<(&str, &[u8])>,
