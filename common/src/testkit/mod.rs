@@ -3,3 +3,48 @@
 
 pub mod postgres;
 pub mod redis;
+
+use std::process::{Command, Stdio};
+
+/// Runs `script` (bash) in the background, detached from the test's lifetime: the servers'
+/// watchdogs poll this process and clean up after it has gone, however it exits.
+fn spawn_watchdog(script: String, what: &str) {
+    let mut watchdog = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start the {what} watchdog: {e}"));
+    // Reaped by a thread for as long as this process lives (it outlives us by design).
+    std::thread::spawn(move || watchdog.wait());
+}
+
+/// A TCP port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `Authorization: Basic base64(user:password)`.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// A registered account and its PIN, as the services' tests use them.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub no_rekening: String,
+    pub pin: String,
+}
+
+impl Account {
+    pub fn authorization(&self) -> String {
+        basic(&self.no_rekening, &self.pin)
+    }
+}

@@ -8,7 +8,7 @@
 //!   process exits, however it exits (even kill -9).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -116,7 +116,7 @@ pub fn throwaway() -> PgServer {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let port = free_port();
+    let port = super::free_port();
     // The watchdog: postgres runs as a child of this shell, which polls the test process and
     // stops postgres (fast shutdown) and removes the directory once the test process is gone.
     let postgres = bin.join("postgres");
@@ -138,16 +138,7 @@ pub fn throwaway() -> PgServer {
         dir = dir.display(),
         parent = std::process::id(),
     );
-    let mut watchdog = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the PostgreSQL watchdog");
-    // Reaped by a thread for as long as this process lives (it outlives us by design).
-    std::thread::spawn(move || watchdog.wait());
+    super::spawn_watchdog(script, "PostgreSQL");
 
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
@@ -220,11 +211,4 @@ fn nix_is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-pub(super) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::postgres::free_port;
+use super::free_port;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -163,15 +163,7 @@ impl RedisServer {
             parent = std::process::id(),
             dir = self.dir.display(),
         );
-        let mut watchdog = Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the Redis watchdog");
-        std::thread::spawn(move || watchdog.wait());
+        super::spawn_watchdog(script, "Redis");
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Child>> {

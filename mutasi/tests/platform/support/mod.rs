@@ -3,14 +3,13 @@
 //! of the test's own (on the shared throwaway Redis, or a private one the test can stop),
 //! transaksi (HTTP + outbox relay) and mutasi (HTTP + consumer) on port 0.
 
-pub use bukubesar_common::testkit::postgres;
 pub use bukubesar_common::testkit::redis as test_redis;
+pub use bukubesar_common::testkit::{Account, basic, postgres};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
 use clap::Parser;
 use mutasi::app::consumer::ConsumerStats;
 use rust_decimal::Decimal;
@@ -22,23 +21,6 @@ use tokio::task::JoinHandle;
 /// Bound on waiting for the pipeline to catch up (normally milliseconds; the bound only keeps
 /// a broken pipeline from hanging the suite).
 pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Clone, Debug)]
-pub struct Account {
-    pub no_rekening: String,
-    pub pin: String,
-}
-
-impl Account {
-    pub fn authorization(&self) -> String {
-        basic(&self.no_rekening, &self.pin)
-    }
-}
-
-pub fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
 
 #[derive(Debug)]
 pub struct Reply {

@@ -1,11 +1,10 @@
 //! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
 
-pub use bukubesar_common::testkit::postgres;
 pub use bukubesar_common::testkit::redis as test_redis;
+pub use bukubesar_common::testkit::{Account, basic, postgres};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine;
 use clap::Parser;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -22,24 +21,6 @@ pub struct TestApp {
     /// The datastore behind the server (postings on it wake a relay started with
     /// [`TestApp::start_relay`]).
     pub datastore: Option<transaksi::datastore::Datastore>,
-}
-
-/// A registered account and its PIN.
-#[derive(Clone, Debug)]
-pub struct Account {
-    pub no_rekening: String,
-    pub pin: String,
-}
-
-impl Account {
-    pub fn authorization(&self) -> String {
-        basic(&self.no_rekening, &self.pin)
-    }
-}
-
-pub fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
 }
 
 /// A response reduced to what tests look at.
