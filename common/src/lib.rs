@@ -9,10 +9,12 @@ pub mod db;
 pub mod event;
 pub mod http;
 pub mod log;
+pub mod metrics;
 pub mod no_rekening;
 pub mod retry;
 pub mod shutdown;
 pub mod stream;
+pub mod telemetry;
 pub mod trace;
 
 #[cfg(feature = "testkit")]

@@ -12,14 +12,15 @@
 
 use std::io::Write;
 
+use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
+use tracing::dispatcher::{Dispatch, WeakDispatch};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
 
 /// Writes an ERROR event that is logged with `"level": "CRITICAL"`: the service cannot do its
 /// job (for example the database is unreachable at start-up).
@@ -41,34 +42,54 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    fn directive(self) -> &'static str {
+    fn max_event_level(self) -> Level {
         match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warning => "warn",
-            // CRITICAL events are ERROR events underneath, so both keep ERROR.
-            LogLevel::Error | LogLevel::Critical => "error",
+            LogLevel::Debug => Level::DEBUG,
+            LogLevel::Info => Level::INFO,
+            LogLevel::Warning => Level::WARN,
+            LogLevel::Error | LogLevel::Critical => Level::ERROR,
         }
     }
 }
 
-/// Installs the JSON logger as the global subscriber. Library crates that are chatty at INFO
-/// (sqlx logs every statement) are held at WARNING unless `debug` is asked for.
-pub fn init(level: LogLevel) {
-    let directive = match level {
-        LogLevel::Debug => "debug".to_owned(),
-        other => format!(
-            "{},sqlx=warn,hyper=warn,h2=warn,tower=warn",
-            other.directive()
-        ),
-    };
-    let filter = EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    // `try_init` fails only if a subscriber is already installed (tests that start several
-    // servers in one process); the first one keeps working, which is what we want.
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(JsonLayer::stdout())
-        .try_init();
+/// Library crates whose INFO output is noise (sqlx logs every statement; the HTTP/2 stack and
+/// the trace exporter's transport log connection details). Their events are written from
+/// WARNING up unless `debug` is asked for, and their spans are never exported.
+pub(crate) const NOISY_TARGETS: [&str; 6] =
+    ["sqlx", "hyper", "h2", "tower", "tonic", "opentelemetry"];
+
+pub(crate) fn is_noisy(target: &str) -> bool {
+    NOISY_TARGETS.iter().any(|noisy| {
+        target == *noisy
+            || target.starts_with(&format!("{noisy}::"))
+            || target.starts_with(&format!("{noisy}_"))
+    })
+}
+
+/// The subscriber's filter: spans from INFO up (DEBUG too with `debug`), never the noisy
+/// libraries' (so the fields of a request span reach a WARNING line inside it whatever the
+/// level, and traces hold our spans only); events from `level` up, the noisy libraries' from
+/// WARNING up unless `level` is debug.
+pub fn filter(
+    level: LogLevel,
+) -> impl Fn(&tracing::Metadata<'_>) -> bool + Clone + Send + Sync + 'static {
+    let events = level.max_event_level();
+    move |metadata| {
+        let span_level = if level == LogLevel::Debug {
+            Level::DEBUG
+        } else {
+            Level::INFO
+        };
+        if metadata.is_span() {
+            return *metadata.level() <= span_level && !is_noisy(metadata.target());
+        }
+        let max = if level != LogLevel::Debug && is_noisy(metadata.target()) {
+            Level::WARN.min(events)
+        } else {
+            events
+        };
+        *metadata.level() <= max
+    }
 }
 
 /// Where the layer writes its lines.
@@ -88,20 +109,40 @@ impl LineSink for Stdout {
     }
 }
 
-/// A `tracing` layer that formats events as JSON lines.
+/// A `tracing` layer that formats events as JSON lines. When the OpenTelemetry layer is part of
+/// the same subscriber (see [`crate::telemetry`]), a line written inside a span carries that
+/// span's `trace_id` and `span_id`.
 pub struct JsonLayer<S: LineSink> {
     sink: S,
+    dispatch: std::sync::OnceLock<WeakDispatch>,
 }
 
 impl JsonLayer<Stdout> {
     pub fn stdout() -> Self {
-        JsonLayer { sink: Stdout }
+        JsonLayer::new(Stdout)
     }
 }
 
 impl<S: LineSink> JsonLayer<S> {
     pub fn new(sink: S) -> Self {
-        JsonLayer { sink }
+        JsonLayer {
+            sink,
+            dispatch: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The OpenTelemetry ids of span `id`, if the subscriber has the OpenTelemetry layer.
+    fn otel_ids(&self, id: &Id) -> Option<(String, String)> {
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let context = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+        let span = context.span();
+        let span_context = span.span_context();
+        span_context.is_valid().then(|| {
+            (
+                span_context.trace_id().to_string(),
+                span_context.span_id().to_string(),
+            )
+        })
     }
 }
 
@@ -113,6 +154,11 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: LineSink,
 {
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        // Weak: the subscriber owns this layer, a strong reference would be a cycle.
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut visitor = JsonVisitor::default();
@@ -140,14 +186,24 @@ where
         object.insert("level".into(), Value::String(String::new()));
         object.insert("message".into(), Value::String(String::new()));
 
+        let mut innermost = None;
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(fields) = span.extensions().get::<SpanFields>() {
                     for (key, value) in &fields.0 {
-                        object.insert(key.clone(), value.clone());
+                        // `otel.*` fields name and classify the exported span; not log data.
+                        if !key.starts_with("otel.") {
+                            object.insert(key.clone(), value.clone());
+                        }
                     }
                 }
+                innermost = Some(span.id());
             }
+        }
+        // No span extensions are borrowed here: reading the trace context may start the span.
+        if let Some((trace_id, span_id)) = innermost.and_then(|id| self.otel_ids(&id)) {
+            object.insert("trace_id".into(), Value::String(trace_id));
+            object.insert("span_id".into(), Value::String(span_id));
         }
 
         let mut visitor = JsonVisitor::default();
@@ -221,6 +277,7 @@ impl Visit for JsonVisitor {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
 
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -1,8 +1,10 @@
 //! W3C Trace Context `traceparent` values (`00-<trace-id>-<span-id>-<flags>`): parsed from an
-//! incoming request, made fresh when there is none, carried in the outbox row and the stream
-//! entry so the statement line can be tied to the request that caused it.
+//! incoming request or a stream entry and adopted as a span's parent, or taken from the current
+//! span; carried in the outbox row and the stream entry so the statement line belongs to the
+//! trace of the request that caused it.
 
-use rand::RngCore;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Traceparent {
@@ -12,26 +14,42 @@ pub struct Traceparent {
 }
 
 impl Traceparent {
-    /// A new trace (no incoming context).
-    pub fn new_root() -> Self {
-        let mut trace_id = [0_u8; 16];
-        let mut rng = rand::rng();
-        while trace_id == [0; 16] {
-            rng.fill_bytes(&mut trace_id);
-        }
-        Traceparent {
-            trace_id,
-            span_id: new_span_id(),
-            sampled: true,
-        }
+    /// The trace context of the current span: `None` when no OpenTelemetry layer is installed
+    /// (see [`crate::telemetry`]).
+    pub fn current() -> Option<Self> {
+        Self::of(&tracing::Span::current())
     }
 
-    /// The same trace, a new span of ours under it.
-    pub fn child(&self) -> Self {
-        Traceparent {
-            span_id: new_span_id(),
-            ..*self
-        }
+    /// The trace context of `span` (this starts its OpenTelemetry counterpart).
+    pub fn of(span: &tracing::Span) -> Option<Self> {
+        let context = span.context();
+        let otel_span = context.span();
+        let span_context = otel_span.span_context();
+        span_context.is_valid().then(|| Traceparent {
+            trace_id: span_context.trace_id().to_bytes(),
+            span_id: span_context.span_id().to_bytes(),
+            sampled: span_context.is_sampled(),
+        })
+    }
+
+    /// Makes `span` a child of this context (received from another process). Call it before
+    /// the span is entered or asked for its context; afterwards the parent is fixed and this
+    /// does nothing.
+    pub fn adopt(&self, span: &tracing::Span) {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let remote = SpanContext::new(
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.span_id),
+            flags,
+            true,
+            TraceState::default(),
+        );
+        // Fails only without the OpenTelemetry layer, or once the span has started.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
     }
 
     /// Parses version 00 (and, as the spec asks, the first four fields of a later version).
@@ -77,15 +95,6 @@ impl std::fmt::Display for Traceparent {
     }
 }
 
-fn new_span_id() -> [u8; 8] {
-    let mut span_id = [0_u8; 8];
-    let mut rng = rand::rng();
-    while span_id == [0; 8] {
-        rng.fill_bytes(&mut span_id);
-    }
-    span_id
-}
-
 fn hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
@@ -111,9 +120,6 @@ mod tests {
         let parsed = Traceparent::parse(text).expect("valid");
         assert_eq!(parsed.to_string(), text);
         assert!(parsed.sampled);
-        let child = parsed.child();
-        assert_eq!(child.trace_id, parsed.trace_id);
-        assert_ne!(child.span_id, parsed.span_id);
     }
 
     #[test]
@@ -134,11 +140,5 @@ mod tests {
             Traceparent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future")
                 .is_some()
         );
-    }
-
-    #[test]
-    fn fresh_roots_are_valid() {
-        let root = Traceparent::new_root();
-        assert_eq!(Traceparent::parse(&root.to_string()), Some(root));
     }
 }

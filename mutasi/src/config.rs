@@ -7,6 +7,7 @@ use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
+use bukubesar_common::telemetry::TelemetryArgs;
 use clap::{Parser, Subcommand};
 
 use crate::app::consumer::ConsumerSettings;
@@ -18,6 +19,7 @@ Environment (secrets are read only from here, never from flags):
                   transaksi's database (--auth-db-name).
   DB_PASSWORD     PostgreSQL password (default: none, for trust/peer authentication)
   REDIS_PASSWORD  Redis AUTH password (default: none)
+  OTEL_EXPORTER_OTLP_ENDPOINT  same as --otlp-endpoint (the flag wins)
 
 Migrations in migrations/mutasi are applied at start-up; `mutasi migrate` applies them and
 exits. A missing database or wrong credentials end start-up with one CRITICAL log line and exit
@@ -108,6 +110,10 @@ pub struct Settings {
     /// PIN authentication and lockout (`--auth-*`; use the same values as transaksi).
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    /// Trace export (`--otlp-endpoint`).
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 
     /// A request that takes longer than this is answered 503.
     #[arg(long, default_value_t = 15_000, global = true)]

@@ -34,6 +34,9 @@ pub fn application(
     credentials_pool: PgPool,
     stats: Arc<ConsumerStats>,
 ) -> anyhow::Result<Router> {
+    bukubesar_common::metrics::install();
+    app::metrics::describe();
+    let consumer = settings.consumer();
     let credentials = CredentialStore::new(credentials_pool);
     let redis = settings
         .redis
@@ -48,6 +51,8 @@ pub fn application(
         credentials,
         redis,
         stats,
+        stream: consumer.stream,
+        group: consumer.group,
     };
     Ok(api::router(state, settings.request_timeout()))
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 use tracing::{info, warn};
 
 use crate::Shutdown;
@@ -182,7 +183,24 @@ pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Sh
 }
 
 /// Entry point of one reconcile: finalizer handling, metrics, backoff bookkeeping.
+/// One reconcile, traced as the span `reconcile` (one trace per reconcile).
 pub async fn reconcile(ld: Arc<LedgerDeployment>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let span = tracing::info_span!(
+        parent: None,
+        "reconcile",
+        otel.status_code = tracing::field::Empty,
+        name = %ld.name_any(),
+        namespace = ld.namespace().as_deref().unwrap_or_default(),
+        generation = ld.metadata.generation.unwrap_or_default()
+    );
+    let result = reconcile_traced(ld, ctx).instrument(span.clone()).await;
+    if result.is_err() {
+        span.record("otel.status_code", "error");
+    }
+    result
+}
+
+async fn reconcile_traced(ld: Arc<LedgerDeployment>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = ld
         .namespace()

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bukubesar_common::critical;
-use bukubesar_common::log::{self, LogLevel};
+use bukubesar_common::log::LogLevel;
+use bukubesar_common::telemetry::{self, TelemetryArgs};
 use clap::{Parser, Subcommand};
 use kube::Client;
 use tracing::info;
@@ -60,6 +61,9 @@ struct RunArgs {
     /// Log level of the JSON-lines logs on stdout.
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
+    /// Trace export (`--otlp-endpoint`, or OTEL_EXPORTER_OTLP_ENDPOINT).
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
 }
 
 #[tokio::main]
@@ -77,14 +81,13 @@ async fn main() -> ExitCode {
             }
         },
         Command::Run(args) => {
-            log::init(args.log_level);
-            match run(args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
+            let (level, telemetry) = (args.log_level, args.telemetry.clone());
+            let run = async move {
+                run(args).await.inspect_err(|error| {
                     critical!(error = %error, "operator stopped");
-                    ExitCode::FAILURE
-                }
-            }
+                })
+            };
+            telemetry::run_service("bukubesar-operator", level, &telemetry, run).await
         }
     }
 }

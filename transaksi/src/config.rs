@@ -7,6 +7,7 @@ use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
+use bukubesar_common::telemetry::TelemetryArgs;
 use clap::{Parser, Subcommand};
 
 const ENVIRONMENT_HELP: &str = "\
@@ -14,6 +15,7 @@ Environment (secrets are read only from here, never from flags):
   DB_USER         PostgreSQL user (default: postgres)
   DB_PASSWORD     PostgreSQL password (default: none, for trust/peer authentication)
   REDIS_PASSWORD  Redis AUTH password (default: none)
+  OTEL_EXPORTER_OTLP_ENDPOINT  same as --otlp-endpoint (the flag wins)
 
 Migrations in migrations/transaksi are applied at start-up; `transaksi migrate` applies them
 and exits. A missing database or wrong credentials end start-up with one CRITICAL log line and
@@ -83,6 +85,10 @@ pub struct Settings {
     /// PIN authentication and lockout (`--auth-*`, `--argon2-max-concurrency`).
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    /// Trace export (`--otlp-endpoint`).
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 
     /// Idempotency keys are kept at least this long, then removed.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(24..=720), global = true)]

@@ -30,6 +30,8 @@ const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 50_000;
 /// The application (router and state) over a datastore, as the binary and the tests use it.
 /// Pass a clone of the same datastore to [`spawn_relay`] so postings wake the relay.
 pub fn application(settings: &Settings, datastore: Datastore) -> Router {
+    bukubesar_common::metrics::install();
+    app::metrics::describe();
     let policy = settings.auth.policy();
     let state = AppState {
         authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),

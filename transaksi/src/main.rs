@@ -8,13 +8,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = transaksi::config::Cli::parse();
-    bukubesar_common::log::init(cli.log_level);
-    match transaksi::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // Start-up failures are already reported as one CRITICAL line by `run`.
-            tracing::debug!(error = %error, "exiting with failure");
-            ExitCode::FAILURE
-        }
-    }
+    let (level, telemetry) = (cli.log_level, cli.settings.telemetry.clone());
+    bukubesar_common::telemetry::run_service("transaksi", level, &telemetry, transaksi::run(cli))
+        .await
 }

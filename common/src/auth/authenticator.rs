@@ -19,9 +19,11 @@ use std::sync::{Arc, Mutex};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use tokio::sync::{OnceCell, Semaphore};
+use tracing::Instrument;
 
 use super::credential_cache::{CredentialCache, Fingerprint};
 use super::{AuthError, AuthPolicy, CredentialStore, WRONG_CREDENTIALS, is_well_formed_pin};
+use crate::metrics::{AUTH_FAILURES, AUTH_PIN_VERIFY_DURATION};
 use crate::no_rekening;
 
 /// The outcome of one argon2 verification, shared by everyone waiting on it.
@@ -52,7 +54,22 @@ impl Authenticator {
     }
 
     /// Succeeds when `pin` is the PIN of `no_rekening` and the account is not locked.
+    /// Counted in `auth_failures_total` when refused; traced as the span `auth.verify`.
     pub async fn authenticate(&self, no_rekening: &str, pin: &str) -> Result<(), AuthError> {
+        let result = self
+            .check(no_rekening, pin)
+            .instrument(tracing::info_span!("auth.verify"))
+            .await;
+        let reason = match &result {
+            Err(AuthError::Unauthenticated { .. }) => "wrong_credentials",
+            Err(AuthError::Locked) => "locked",
+            _ => return result,
+        };
+        metrics::counter!(AUTH_FAILURES, "reason" => reason).increment(1);
+        result
+    }
+
+    async fn check(&self, no_rekening: &str, pin: &str) -> Result<(), AuthError> {
         // Malformed values can never be right; they are refused without touching the
         // database and without counting as an attempt.
         if !no_rekening::is_well_formed(no_rekening) || !is_well_formed_pin(pin) {
@@ -135,15 +152,17 @@ impl Authenticator {
                 .map(|hash| hash.to_string())
                 .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
         })
+        .instrument(tracing::info_span!("auth.argon2_hash"))
         .await
         .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
     }
 
     async fn verify_pin(&self, pin: &str, pin_hash: &str) -> Result<bool, AuthError> {
+        let started = std::time::Instant::now();
         let _permit = self.argon2_permit().await?;
         let pin = pin.to_owned();
         let pin_hash = pin_hash.to_owned();
-        tokio::task::spawn_blocking(move || {
+        let verified = tokio::task::spawn_blocking(move || {
             match Argon2::default().verify_password(pin.as_bytes(), pin_hash.as_str()) {
                 Ok(()) => Ok(true),
                 Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
@@ -152,8 +171,11 @@ impl Authenticator {
                 ))),
             }
         })
+        .instrument(tracing::info_span!("auth.argon2_verify"))
         .await
-        .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
+        .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?;
+        metrics::histogram!(AUTH_PIN_VERIFY_DURATION).record(started.elapsed().as_secs_f64());
+        verified
     }
 
     async fn argon2_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AuthError> {

@@ -117,6 +117,7 @@ impl CredentialStore {
         .fetch_one(&self.pool)
         .await?;
         if locked_here {
+            metrics::counter!(crate::metrics::AUTH_LOCKOUTS).increment(1);
             tracing::warn!(
                 no_rekening,
                 lockout_secs = lockout.as_secs(),

@@ -1,19 +1,23 @@
-//! One span per request (carrying `request_id`, `trace_id`, method and path into every log line
-//! of the request), one summary line per request (status, latency, remark), and the request
-//! timeout. Levels: 2xx/3xx INFO, 4xx WARNING, 5xx ERROR.
+//! One span per request (carrying `request_id`, method and path into every log line of the
+//! request, and exported as the trace's HTTP server span), one summary line per request (status,
+//! latency, remark), the request metrics, and the request timeout. Levels: 2xx/3xx INFO,
+//! 4xx WARNING, 5xx ERROR.
 //!
-//! The request's W3C trace context (a child of an incoming `traceparent` header, or a new
-//! trace) is put into the request's extensions as a [`Traceparent`].
+//! An incoming W3C `traceparent` header makes the request span its child; without one the
+//! request starts a trace. [`tag_route`] (a route layer) names the span and the metrics after
+//! the matched route pattern (`POST /tabung`, `GET /mutasi/{no_rekening}`), so no label or span
+//! name ever holds an account number.
 
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::error::{ApiError, Remark};
+use crate::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
 use crate::trace::Traceparent;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -22,13 +26,20 @@ static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// Longest client-supplied request id that is kept (else a fresh one is made).
 const MAX_REQUEST_ID_LEN: usize = 64;
 
+/// The route label of requests that matched no route (404, 405 on an unknown path).
+const UNMATCHED_ROUTE: &str = "unmatched";
+
 /// Middleware state: the per-request time limit.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestTimeout(pub Duration);
 
+/// The matched route pattern, handed from [`tag_route`] to [`log_request`] in the response.
+#[derive(Clone, Debug)]
+struct MatchedRoute(String);
+
 pub async fn log_request(
     State(RequestTimeout(timeout)): State<RequestTimeout>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
@@ -44,26 +55,31 @@ pub async fn log_request(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let traceparent = request
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
+    // says which account the credentials named, whatever the outcome. `otel.name` becomes
+    // "METHOD /route" once the route is known.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty,
+        auth_no_rekening = tracing::field::Empty
+    );
+    if let Some(parent) = request
         .headers()
         .get(&TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(Traceparent::parse)
-        .map(|parent| parent.child())
-        .unwrap_or_else(Traceparent::new_root);
-    request.extensions_mut().insert(traceparent);
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
-    // says which account the credentials named, whatever the outcome.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        trace_id = %traceparent.trace_id_hex(),
-        method = %method,
-        path = %path,
-        auth_no_rekening = tracing::field::Empty
-    );
+    {
+        parent.adopt(&span);
+    }
 
     let mut response = match tokio::time::timeout(timeout, next.run(request).instrument(span.clone())).await {
         Ok(response) => response,
@@ -78,12 +94,42 @@ pub async fn log_request(
     }
 
     let status = response.status().as_u16();
-    let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    let elapsed = started.elapsed();
+    let route = response
+        .extensions_mut()
+        .remove::<MatchedRoute>()
+        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |r| r.0);
+    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route)
+        .record(elapsed.as_secs_f64());
+
+    span.record("status", status);
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let remark = response.extensions().get::<Remark>().map(|r| r.0.as_str());
     span.in_scope(|| match status {
         500.. => tracing::error!(status, latency_ms, remark, "request failed"),
         400..=499 => tracing::warn!(status, latency_ms, remark, "request rejected"),
         _ => tracing::info!(status, latency_ms, "request completed"),
     });
+    response
+}
+
+/// Route layer (`Router::route_layer(axum::middleware::from_fn(tag_route))`, added after every
+/// route): names the request span `METHOD /pattern` and labels the request's metrics with the
+/// pattern.
+pub async fn tag_route(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
+    let Some(matched) = matched else {
+        return next.run(request).await;
+    };
+    let route = matched.as_str().to_owned();
+    let span = tracing::Span::current();
+    span.record("otel.name", format!("{} {route}", request.method()));
+    span.record("route", route.as_str());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(MatchedRoute(route));
     response
 }

@@ -1,8 +1,29 @@
 //! Test support for the services' integration tests (feature `testkit`, dev-dependency only):
-//! throwaway PostgreSQL and Redis servers.
+//! throwaway PostgreSQL and Redis servers, an OTLP trace receiver, trace ids in-process.
 
+pub mod otlp;
 pub mod postgres;
 pub mod redis;
+
+/// Installs, once per test process, a subscriber with the OpenTelemetry layer (no export, no
+/// log output), so that spans get trace ids as they do in the services: the outbox and the
+/// stream then carry trace contexts. Tests that start the services in-process call it.
+pub fn trace_ids() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    static PROVIDER: std::sync::OnceLock<opentelemetry_sdk::trace::SdkTracerProvider> =
+        std::sync::OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::filter_fn(crate::log::filter(
+                crate::log::LogLevel::Info,
+            )))
+            .with(crate::telemetry::otel_layer(&provider, "test"))
+            .try_init();
+        provider
+    });
+}
 
 use std::process::{Command, Stdio};
 

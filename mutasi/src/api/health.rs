@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (its database, the credential table
-//! and Redis answer too), plus the consumer's counters.
+//! and Redis answer too), plus the consumer's counters; `GET /metrics` (Prometheus text).
 
 use std::sync::atomic::Ordering;
 
@@ -55,4 +55,22 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// Longest wait for Redis's view of the consumer group during a scrape.
+const GROUP_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut redis = state.redis.clone();
+    let group = match tokio::time::timeout(
+        GROUP_QUERY_TIMEOUT,
+        crate::datastore::stream::groups(&mut redis, &state.stream),
+    )
+    .await
+    {
+        Ok(Ok(groups)) => groups.into_iter().find(|g| g.name == state.group),
+        Ok(Err(_)) | Err(_) => None,
+    };
+    crate::app::metrics::scrape(&state.stats, group.as_ref());
+    bukubesar_common::metrics::render().await
 }

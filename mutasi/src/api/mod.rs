@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /mutasi/{no_rekening}` | Basic | [`mutasi::mutasi`] |
 //! | `GET /healthz`, `GET /readyz` | none | [`health`] |
+//! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
 
 pub mod error;
 pub mod health;
@@ -33,6 +34,9 @@ pub struct AppState {
     /// A connection of its own for `/readyz` (the consumer's may be blocked in XREADGROUP).
     pub redis: ConnectionManager,
     pub stats: Arc<ConsumerStats>,
+    /// The consumed stream and group (`/metrics` reports the group's lag and pending count).
+    pub stream: String,
+    pub group: String,
 }
 
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
@@ -45,7 +49,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .merge(authenticated)
+        .route_layer(middleware::from_fn(request_log::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -24,6 +24,7 @@ use bukubesar_common::event::MutasiEvent;
 use bukubesar_common::retry::Outage;
 use tokio::time::Instant;
 
+use super::metrics;
 use crate::datastore::Datastore;
 use crate::datastore::stream::{Entry, StreamConsumer};
 
@@ -260,9 +261,31 @@ async fn process(
         }
     }
 
+    // Each event's `mutasi.consume` span continues the trace carried in its entry; its
+    // `mutasi.insert` child covers the batch insert that stored it.
+    let consume_spans: Vec<tracing::Span> = good
+        .iter()
+        .map(|(entry, event)| consume_span(settings, entry, event, redelivered))
+        .collect();
     if !good.is_empty() {
         let events: Vec<&MutasiEvent> = good.iter().map(|(_, e)| e).collect();
-        match datastore.insert_events(&events).await {
+        let insert_spans: Vec<tracing::Span> = consume_spans
+            .iter()
+            .map(|parent| {
+                tracing::info_span!(
+                    parent: parent,
+                    "mutasi.insert",
+                    otel.kind = "client",
+                    db.system.name = "postgresql",
+                    batch_size = events.len()
+                )
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let stored = datastore.insert_events(&events).await;
+        metrics::batch_inserted(events.len(), started.elapsed());
+        drop(insert_spans);
+        match stored {
             Ok(inserted) => count_inserted(stats, inserted, events.len()),
             Err(error) if bukubesar_common::db::is_unavailable(&error) => return Err(error.into()),
             Err(error) => {
@@ -296,7 +319,33 @@ async fn process(
     // Every entry of the batch is now stored (or was already), gone, or dead-lettered.
     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     stream.ack(&ids).await?;
+    drop(consume_spans);
     Ok(())
+}
+
+/// The `mutasi.consume` span of one event: a child of the entry's `traceparent` (the relay's
+/// `outbox.publish` span), a new trace when the entry has none.
+fn consume_span(
+    settings: &ConsumerSettings,
+    entry: &Entry,
+    event: &MutasiEvent,
+    redelivered: bool,
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "mutasi.consume",
+        otel.kind = "consumer",
+        messaging.system = "redis",
+        messaging.destination.name = %settings.stream,
+        messaging.consumer.group.name = %settings.group,
+        messaging.message.id = %entry.id,
+        event_id = %event.event_id,
+        redelivered
+    );
+    if let Some(parent) = &event.traceparent {
+        parent.adopt(&span);
+    }
+    span
 }
 
 fn count_inserted(stats: &ConsumerStats, inserted: u64, offered: usize) {

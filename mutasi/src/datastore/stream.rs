@@ -236,14 +236,7 @@ impl StreamConsumer {
     /// at all, removes nothing. Returns how many entries were removed.
     pub async fn trim_acknowledged(&self, retention: Duration) -> redis::RedisResult<u64> {
         let mut connection = self.connection.clone();
-        let groups: Value = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(&self.stream)
-            .query_async(&mut connection)
-            .await?;
-        let Value::Array(groups) = groups else {
-            return Err(malformed("XINFO GROUPS reply"));
-        };
+        let groups = groups(&mut connection, &self.stream).await?;
         if groups.is_empty() {
             return Ok(0);
         }
@@ -252,21 +245,15 @@ impl StreamConsumer {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let mut keep_from = format!("{}-0", now_ms.saturating_sub(retention.as_millis() as u64));
-        for group in groups {
-            let info = key_values(group)?;
-            let name = info
-                .get("name")
-                .cloned()
-                .and_then(text)
-                .ok_or_else(|| malformed("group name"))?;
-            let last_delivered = info
-                .get("last-delivered-id")
-                .cloned()
-                .and_then(text)
-                .ok_or_else(|| malformed("last-delivered-id"))?;
+        for GroupInfo {
+            name,
+            last_delivered,
+            pending,
+            ..
+        } in groups
+        {
             let mut group_floor = last_delivered;
-            let pending = matches!(info.get("pending"), Some(Value::Int(n)) if *n > 0);
-            if pending {
+            if pending > 0 {
                 let summary: Value = redis::cmd("XPENDING")
                     .arg(&self.stream)
                     .arg(&name)
@@ -306,6 +293,60 @@ impl StreamConsumer {
             .query_async(&mut self.connection.clone())
             .await
     }
+}
+
+/// One consumer group as `XINFO GROUPS` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: String,
+    pub last_delivered: String,
+    /// Entries delivered to the group and not acknowledged yet.
+    pub pending: u64,
+    /// Entries in the stream not yet delivered to the group (`None` when Redis cannot tell,
+    /// e.g. after entries were deleted from the middle of the stream).
+    pub lag: Option<u64>,
+}
+
+/// Every consumer group of `stream` (none when the stream does not exist).
+pub async fn groups(
+    connection: &mut ConnectionManager,
+    stream: &str,
+) -> redis::RedisResult<Vec<GroupInfo>> {
+    let reply: redis::RedisResult<Value> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(stream)
+        .query_async(connection)
+        .await;
+    let groups = match reply {
+        Ok(Value::Array(groups)) => groups,
+        Ok(_) => return Err(malformed("XINFO GROUPS reply")),
+        Err(error) if error.to_string().contains("no such key") => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let count = |value: Option<&Value>| match value {
+        Some(Value::Int(n)) => u64::try_from(*n).ok(),
+        _ => None,
+    };
+    groups
+        .into_iter()
+        .map(|group| {
+            let info = key_values(group)?;
+            Ok(GroupInfo {
+                name: info
+                    .get("name")
+                    .cloned()
+                    .and_then(text)
+                    .ok_or_else(|| malformed("group name"))?,
+                last_delivered: info
+                    .get("last-delivered-id")
+                    .cloned()
+                    .and_then(text)
+                    .ok_or_else(|| malformed("last-delivered-id"))?,
+                pending: count(info.get("pending")).ok_or_else(|| malformed("pending"))?,
+                lag: count(info.get("lag")),
+            })
+        })
+        .collect()
 }
 
 /// Orders stream ids (`<ms>-<seq>`) numerically.

@@ -1,8 +1,10 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (the database answers too).
+//! `GET /healthz` (the process answers), `GET /readyz` (the database answers too) and
+//! `GET /metrics` (Prometheus text format).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -23,4 +25,16 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             ))
         }
     }
+}
+
+/// Longest wait for the outbox backlog count during a scrape (else the last value is shown).
+const BACKLOG_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(Ok(backlog)) =
+        tokio::time::timeout(BACKLOG_QUERY_TIMEOUT, state.datastore.outbox_backlog()).await
+    {
+        crate::app::metrics::outbox_backlog(backlog);
+    }
+    bukubesar_common::metrics::render().await
 }

@@ -7,6 +7,7 @@
 //! | `POST /tarik` | Basic | [`posting::tarik`] |
 //! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
 //! | `GET /healthz`, `GET /readyz` | none | [`health`] |
+//! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
 
 pub mod daftar;
 pub mod dto;
@@ -50,7 +51,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/daftar", post(daftar::daftar))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .merge(authenticated)
+        .route_layer(middleware::from_fn(request_log::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES))

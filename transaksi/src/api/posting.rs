@@ -14,7 +14,6 @@ use crate::app::nominal::Nominal;
 use crate::app::posting::{Jawaban, Jenis, Permintaan};
 use crate::app::{AppError, tabung, tarik};
 use bukubesar_common::http::Authenticated;
-use bukubesar_common::trace::Traceparent;
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -22,21 +21,19 @@ static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-rep
 pub async fn tabung(
     State(state): State<AppState>,
     Extension(who): Extension<Authenticated>,
-    Extension(traceparent): Extension<Traceparent>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    handle(&state, who, &headers, body, Jenis::Tabung, traceparent).await
+    handle(&state, who, &headers, body, Jenis::Tabung).await
 }
 
 pub async fn tarik(
     State(state): State<AppState>,
     Extension(who): Extension<Authenticated>,
-    Extension(traceparent): Extension<Traceparent>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    handle(&state, who, &headers, body, Jenis::Tarik, traceparent).await
+    handle(&state, who, &headers, body, Jenis::Tarik).await
 }
 
 async fn handle(
@@ -45,10 +42,8 @@ async fn handle(
     headers: &HeaderMap,
     body: PostingRequest,
     jenis: Jenis,
-    traceparent: Traceparent,
 ) -> Result<Response, ApiError> {
-    let mut permintaan = permintaan(headers, body)?;
-    permintaan.traceparent = Some(traceparent);
+    let permintaan = permintaan(headers, body)?;
     let jawaban = match jenis {
         Jenis::Tabung => tabung::tabung(&state.datastore, &who, permintaan).await?,
         Jenis::Tarik => tarik::tarik(&state.datastore, &who, permintaan).await?,
@@ -72,7 +67,6 @@ fn permintaan(headers: &HeaderMap, body: PostingRequest) -> Result<Permintaan, A
         no_rekening: body.no_rekening,
         nominal: Nominal::from_json_text(body.nominal.get())?,
         idempotency_key,
-        traceparent: None,
     })
 }
 

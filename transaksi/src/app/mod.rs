@@ -9,9 +9,11 @@
 //!   mutasi, which reads the same credential table)
 //! * idempotency keys: [`idempotency`]
 //! * publishing committed postings to the stream: [`relay`]
+//! * what is counted for `/metrics`: [`metrics`]
 
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod nominal;
 pub mod pendaftaran;
 pub mod posting;

@@ -119,7 +119,10 @@ pub async fn daftar(
             pin_hash: &pin_hash,
         };
         match datastore.insert_nasabah(&baru).await {
-            Ok(()) => return Ok(no_rekening),
+            Ok(()) => {
+                super::metrics::registered();
+                return Ok(no_rekening);
+            }
             Err(InsertNasabahError::NoRekeningTaken) => continue,
             Err(InsertNasabahError::NikTaken) => {
                 return Err(AppError::AlreadyRegistered { field: "nik" });

@@ -3,14 +3,13 @@
 //! The rules that differ live in [`super::tabung`] and [`super::tarik`].
 
 use bukubesar_common::auth;
-use bukubesar_common::trace::Traceparent;
 
 use crate::datastore::Datastore;
 use crate::datastore::posting::{Outcome, PostResult, Posted, Posting};
 
-use super::AppError;
 use super::idempotency::{self, Key};
 use super::nominal::Nominal;
+use super::{AppError, metrics};
 
 pub use crate::datastore::posting::Jenis;
 
@@ -21,8 +20,6 @@ pub struct Permintaan {
     pub no_rekening: String,
     pub nominal: Nominal,
     pub idempotency_key: Option<Key>,
-    /// The request's trace context, carried to the statement through the outbox.
-    pub traceparent: Option<Traceparent>,
 }
 
 /// The answer to a deposit or withdrawal.
@@ -64,7 +61,6 @@ pub(super) async fn execute(
         jenis,
         no_rekening: &permintaan.no_rekening,
         nominal: permintaan.nominal.value(),
-        traceparent: permintaan.traceparent.map(|t| t.to_string()),
     };
     let result = datastore
         .post(
@@ -77,6 +73,7 @@ pub(super) async fn execute(
         PostResult::Replayed(outcome) => (outcome, true),
         PostResult::KeyReused => return Err(AppError::IdempotencyKeyReused),
     };
+    metrics::record(jenis, &outcome, replayed);
     match outcome {
         Outcome::Posted(posted) => {
             debug_assert_eq!(posted.jenis, jenis);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bukubesar_common::retry::Outage;
 
+use super::metrics;
 use crate::datastore::Datastore;
 use crate::datastore::outbox::StreamPublisher;
 
@@ -30,10 +31,12 @@ pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: Rel
     let mut outage = Outage::new(settings.backoff_min, settings.backoff_max);
     let mut published_total: u64 = 0;
     loop {
-        match datastore
+        let started = std::time::Instant::now();
+        let round = datastore
             .relay_outbox(&publisher, settings.batch_size)
-            .await
-        {
+            .await;
+        metrics::relay_round(round.as_ref().ok().copied(), started.elapsed());
+        match round {
             Ok(published) => {
                 published_total += published as u64;
                 if let Some(lasted) = outage.succeeded() {

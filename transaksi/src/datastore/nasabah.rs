@@ -1,5 +1,7 @@
 //! Customers and their credentials: registration, PIN hash lookup, and the lockout counters.
 
+use tracing::Instrument;
+
 use super::Datastore;
 
 /// A new customer, already validated, with the PIN already hashed.
@@ -43,6 +45,11 @@ impl Datastore {
         .bind(baru.no_hp)
         .bind(baru.pin_hash)
         .execute(&self.pool)
+        .instrument(tracing::info_span!(
+            "db.insert_nasabah",
+            otel.kind = "client",
+            db.system.name = "postgresql"
+        ))
         .await;
         match result {
             Ok(_) => Ok(()),

@@ -55,6 +55,27 @@ impl StreamPublisher {
     }
 }
 
+/// The `outbox.publish` span of one entry: a child of the context stored with the row (a new
+/// trace when there is none); the entry's `traceparent` becomes this span's context.
+fn publish_span(event: &mut MutasiEvent, stream: &str) -> tracing::Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "outbox.publish",
+        otel.kind = "producer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "redis",
+        messaging.destination.name = stream,
+        event_id = %event.event_id
+    );
+    if let Some(parent) = &event.traceparent {
+        parent.adopt(&span);
+    }
+    if let Some(own) = Traceparent::of(&span) {
+        event.traceparent = Some(own);
+    }
+    span
+}
+
 type OutboxRow = (
     i64,
     Uuid,
@@ -112,7 +133,19 @@ impl Datastore {
                 traceparent: trace.as_deref().and_then(Traceparent::parse),
             });
         }
-        publisher.publish(&events).await?;
+        // One span per entry, in the trace of the posting that wrote the row; the entry carries
+        // this span's context, so mutasi's consume span is its child.
+        let spans: Vec<tracing::Span> = events
+            .iter_mut()
+            .map(|event| publish_span(event, &publisher.stream))
+            .collect();
+        let published = publisher.publish(&events).await;
+        if published.is_err() {
+            for span in &spans {
+                span.record("otel.status_code", "error");
+            }
+        }
+        published?;
         let marked =
             sqlx::query("UPDATE outbox SET dipublikasikan_pada = now() WHERE urutan = ANY($1)")
                 .bind(&urutan)
@@ -128,6 +161,7 @@ impl Datastore {
             });
         }
         tx.commit().await?;
+        drop(spans);
         Ok(urutan.len())
     }
 

@@ -8,6 +8,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use bukubesar_common::trace::Traceparent;
+use tracing::Instrument;
+
 use super::Datastore;
 use crate::app::nominal::max_saldo;
 
@@ -98,14 +101,27 @@ const TARIK: &str = concat!(
 const MAX_CLAIM_ATTEMPTS: usize = 3;
 
 impl Datastore {
-    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`;
-    /// `traceparent` goes into the outbox row. A committed posting wakes the outbox relay.
+    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`. The
+    /// transaction is traced as the span `db.posting`, whose trace context goes into the outbox
+    /// row (so the statement line joins the request's trace). A committed posting wakes the
+    /// outbox relay.
     pub async fn post(
         &self,
         posting: &Posting<'_>,
         idempotency: Option<(&str, &[u8])>,
     ) -> Result<PostResult, sqlx::Error> {
-        let result = self.post_and_commit(posting, idempotency).await;
+        let span = tracing::info_span!(
+            "db.posting",
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            jenis_transaksi = posting.jenis.code(),
+            idempotent = idempotency.is_some()
+        );
+        let traceparent = Traceparent::of(&span).map(|t| t.to_string());
+        let result = self
+            .post_and_commit(posting, idempotency, traceparent.as_deref())
+            .instrument(span)
+            .await;
         if let Ok(PostResult::Fresh(Outcome::Posted(_))) = &result {
             self.outbox_written.notify_one();
         }
@@ -117,10 +133,11 @@ impl Datastore {
         &self,
         posting: &Posting<'_>,
         idempotency: Option<(&str, &[u8])>,
+        traceparent: Option<&str>,
     ) -> Result<PostResult, sqlx::Error> {
         let no_rekening = posting.no_rekening;
         let Some((key, fingerprint)) = idempotency else {
-            let outcome = post_once(&self.pool, posting).await?;
+            let outcome = post_once(&self.pool, posting, traceparent).await?;
             return Ok(PostResult::Fresh(outcome));
         };
         for _ in 0..MAX_CLAIM_ATTEMPTS {
@@ -139,7 +156,7 @@ impl Datastore {
             .rows_affected()
                 == 1;
             if claimed {
-                let outcome = post_once(&mut *tx, posting).await?;
+                let outcome = post_once(&mut *tx, posting, traceparent).await?;
                 let stored = serde_json::to_string(&outcome)
                     .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
                 sqlx::query(
@@ -193,11 +210,14 @@ pub struct Posting<'a> {
     pub jenis: Jenis,
     pub no_rekening: &'a str,
     pub nominal: Decimal,
-    /// The W3C trace context of the request, stored with the outbox row.
-    pub traceparent: Option<String>,
 }
 
-async fn post_once<'e, E>(executor: E, posting: &Posting<'_>) -> Result<Outcome, sqlx::Error>
+/// `traceparent` is stored with the outbox row.
+async fn post_once<'e, E>(
+    executor: E,
+    posting: &Posting<'_>,
+    traceparent: Option<&str>,
+) -> Result<Outcome, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
 {
@@ -205,7 +225,6 @@ where
         jenis,
         no_rekening,
         nominal,
-        ref traceparent,
     } = *posting;
     let id = Uuid::now_v7();
     let query = match jenis {
@@ -217,7 +236,7 @@ where
         .bind(nominal)
         .bind(id)
         .bind(jenis.code())
-        .bind(traceparent.as_deref());
+        .bind(traceparent);
     if jenis == Jenis::Tabung {
         query = query.bind(max_saldo());
     }

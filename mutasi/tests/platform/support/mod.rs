@@ -107,6 +107,7 @@ pub async fn spawn_platform() -> Platform {
 }
 
 pub async fn spawn_platform_with(options: Options) -> Platform {
+    bukubesar_common::testkit::trace_ids();
     let server = postgres::server();
     let transaksi_db = server.create_database("transaksi_test").await;
     let mutasi_db = server.create_database("mutasi_test").await;

@@ -56,6 +56,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    bukubesar_common::testkit::trace_ids();
     let server = postgres::server();
     let db_name = fresh_database().await;
     let pool = PgPoolOptions::new()

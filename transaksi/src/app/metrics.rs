@@ -1,0 +1,88 @@
+//! transaksi's own Prometheus metrics (the HTTP and authentication ones are shared, see
+//! `bukubesar_common::metrics`).
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `transaksi_postings_total` | counter | `jenis` (`tabung`, `tarik`), `hasil` (`posted`, `refused`, `replayed`) |
+//! | `transaksi_posted_amount_rupiah` | histogram | `jenis` (its `_sum` is the money moved) |
+//! | `transaksi_registrations_total` | counter | |
+//! | `outbox_backlog` | gauge | (rows committed, not yet published; read at scrape time) |
+//! | `outbox_published_total` | counter | |
+//! | `outbox_publish_errors_total` | counter | |
+//! | `outbox_publish_duration_seconds` | histogram | (one relay round: claim, `XADD`, mark, commit) |
+
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::datastore::posting::{Jenis, Outcome};
+
+pub const POSTINGS: &str = "transaksi_postings_total";
+pub const POSTED_AMOUNT: &str = "transaksi_posted_amount_rupiah";
+pub const REGISTRATIONS: &str = "transaksi_registrations_total";
+pub const OUTBOX_BACKLOG: &str = "outbox_backlog";
+pub const OUTBOX_PUBLISHED: &str = "outbox_published_total";
+pub const OUTBOX_PUBLISH_ERRORS: &str = "outbox_publish_errors_total";
+pub const OUTBOX_PUBLISH_DURATION: &str = "outbox_publish_duration_seconds";
+
+pub fn describe() {
+    ::metrics::describe_counter!(POSTINGS, "Deposits and withdrawals answered, by outcome");
+    ::metrics::describe_histogram!(
+        POSTED_AMOUNT,
+        "Amounts of committed deposits and withdrawals in rupiah (replays not counted again)"
+    );
+    ::metrics::describe_counter!(REGISTRATIONS, "Accounts opened");
+    ::metrics::describe_gauge!(OUTBOX_BACKLOG, "Committed postings not yet on the stream");
+    ::metrics::describe_counter!(OUTBOX_PUBLISHED, "Outbox rows appended to the stream");
+    ::metrics::describe_counter!(
+        OUTBOX_PUBLISH_ERRORS,
+        "Relay rounds that failed (Redis or the database); their rows are retried"
+    );
+    ::metrics::describe_histogram!(
+        OUTBOX_PUBLISH_DURATION,
+        ::metrics::Unit::Seconds,
+        "One relay round: claim rows, XADD them, mark them published, commit"
+    );
+}
+
+fn jenis_label(jenis: Jenis) -> &'static str {
+    match jenis {
+        Jenis::Tabung => "tabung",
+        Jenis::Tarik => "tarik",
+    }
+}
+
+/// One answered deposit or withdrawal.
+pub fn record(jenis: Jenis, outcome: &Outcome, replayed: bool) {
+    let jenis = jenis_label(jenis);
+    let hasil = match (outcome, replayed) {
+        (_, true) => "replayed",
+        (Outcome::Posted(_), false) => "posted",
+        (Outcome::Refused, false) => "refused",
+    };
+    ::metrics::counter!(POSTINGS, "jenis" => jenis, "hasil" => hasil).increment(1);
+    if let (Outcome::Posted(posted), false) = (outcome, replayed) {
+        // An observation, not money: the float is only ever summed by Prometheus.
+        let rupiah = posted.nominal.to_f64().unwrap_or(f64::MAX);
+        ::metrics::histogram!(POSTED_AMOUNT, "jenis" => jenis).record(rupiah);
+    }
+}
+
+pub fn registered() {
+    ::metrics::counter!(REGISTRATIONS).increment(1);
+}
+
+/// One relay round that published `rows` rows (0 included) or failed (`None`).
+pub fn relay_round(rows: Option<usize>, took: std::time::Duration) {
+    match rows {
+        Some(rows) => {
+            ::metrics::counter!(OUTBOX_PUBLISHED).increment(rows as u64);
+            if rows > 0 {
+                ::metrics::histogram!(OUTBOX_PUBLISH_DURATION).record(took.as_secs_f64());
+            }
+        }
+        None => ::metrics::counter!(OUTBOX_PUBLISH_ERRORS).increment(1),
+    }
+}
+
+pub fn outbox_backlog(rows: i64) {
+    ::metrics::gauge!(OUTBOX_BACKLOG).set(rows as f64);
+}
