@@ -208,4 +208,63 @@ mod tests {
             assert!(parse_endpoint(bad).is_err(), "{bad}");
         }
     }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl log::LineSink for Captured {
+        fn write_line(&self, line: &[u8]) {
+            if let Ok(mut buffer) = self.0.lock() {
+                buffer.extend_from_slice(line);
+            }
+        }
+    }
+
+    #[test]
+    fn lines_inside_a_span_carry_its_trace_and_span_ids() {
+        let provider = SdkTracerProvider::builder().build();
+        let sink = Captured::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(filter_fn(log::filter(LogLevel::Info)))
+            .with(otel_layer(&provider, "test"))
+            .with(JsonLayer::new(sink.clone()));
+        let (outer, inner) = tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside any span");
+            let parent = crate::trace::Traceparent::parse(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .expect("valid");
+            let request = tracing::info_span!("request", request_id = "r-1");
+            parent.adopt(&request);
+            let _entered = request.enter();
+            tracing::warn!("inside the request");
+            let inner = tracing::info_span!("db.posting");
+            let _inner = inner.enter();
+            tracing::info!("inside the transaction");
+            (
+                crate::trace::Traceparent::of(&request).expect("ids"),
+                crate::trace::Traceparent::of(&inner).expect("ids"),
+            )
+        });
+        let bytes = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
+        let lines: Vec<serde_json::Value> = String::from_utf8(bytes)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].get("trace_id").is_none(), "no span, no trace id");
+        assert_eq!(lines[1]["level"], "WARNING");
+        assert_eq!(lines[1]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(lines[1]["span_id"], hex(&outer.span_id));
+        assert_eq!(lines[1]["request_id"], "r-1");
+        assert_eq!(lines[2]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(lines[2]["span_id"], hex(&inner.span_id));
+        assert_eq!(inner.trace_id, outer.trace_id);
+        assert_ne!(inner.span_id, outer.span_id);
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }

@@ -20,6 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 
+use bukubesar_common::testkit::otlp::OtlpReceiver;
+use bukubesar_common::testkit::prometheus;
+
 use operator::crd::LedgerDeployment;
 use support::{SA_NAMESPACE, admin, wait_for};
 
@@ -93,9 +96,11 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
     let path = kubeconfig_as(&sa, dir.path());
 
     let port = free_port();
+    let receiver = OtlpReceiver::start().await;
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_operator"))
             .args(["run", "--health-addr", &format!("127.0.0.1:{port}")])
+            .args(["--otlp-endpoint", receiver.endpoint()])
             .args([
                 "--lease-name",
                 &lease_name,
@@ -151,10 +156,13 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
     .await;
     wait_for("reconcile counts in /metrics", || async {
         let (_, body) = get(port, "/metrics").await?;
-        let line = body
-            .lines()
-            .find(|l| l.starts_with("bukubesar_operator_reconciles_total{result=\"success\"}"))?;
-        (line.rsplit(' ').next()?.parse::<u64>().ok()? > 0).then_some(())
+        let metrics = prometheus::parse(&body);
+        (metrics.value(
+            "bukubesar_operator_reconciles_total",
+            &[("result", "success")],
+        ) > 0.0
+            && metrics.has("bukubesar_operator_reconcile_duration_seconds", "histogram"))
+        .then_some(())
     })
     .await;
 
@@ -186,6 +194,22 @@ async fn run_serves_health_metrics_leads_reconciles_and_releases_on_sigterm() {
         lines
             .iter()
             .any(|l| l.contains("acquired the leader Lease"))
+    );
+
+    // Reconciles are traced and exported (flushed at exit) as bukubesar-operator.
+    let reconciles: Vec<_> = receiver
+        .spans()
+        .into_iter()
+        .filter(|s| {
+            s.name == "reconcile" && s.attributes.get("name").map(String::as_str) == Some("ledger")
+        })
+        .collect();
+    assert!(!reconciles.is_empty(), "no reconcile span received");
+    assert!(
+        reconciles
+            .iter()
+            .all(|s| s.service == "bukubesar-operator" && s.parent_span_id.is_empty()),
+        "{reconciles:#?}"
     );
 }
 

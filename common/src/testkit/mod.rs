@@ -3,6 +3,7 @@
 
 pub mod otlp;
 pub mod postgres;
+pub mod prometheus;
 pub mod redis;
 
 /// Installs, once per test process, a subscriber with the OpenTelemetry layer (no export, no
