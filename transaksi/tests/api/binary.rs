@@ -305,3 +305,100 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
         );
     }
 }
+
+/// SIGTERM while a deposit is in flight (held on its account's row lock): new connections are
+/// refused at once, the deposit still completes with 200, and the process exits 0.
+#[tokio::test]
+async fn sigterm_finishes_the_in_flight_deposit_refuses_new_connections_and_exits_0() {
+    let db_name = fresh_database().await;
+    let mut child = transaksi(&db_name, &[]).spawn().expect("spawn transaksi");
+    let mut seen = Vec::new();
+    let address = wait_for_address(&mut child, &mut seen).await;
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+    let pin = "314159";
+    let registered: Value = client
+        .post(format!("{base}/daftar"))
+        .json(&serde_json::json!({"nama":"Sari","nik":"3201010101010177","no_hp":"081377778888","pin":pin}))
+        .send()
+        .await
+        .expect("daftar")
+        .json()
+        .await
+        .expect("json");
+    let no_rekening = registered["no_rekening"]
+        .as_str()
+        .expect("no_rekening")
+        .to_owned();
+
+    // Hold the account's row lock so the deposit waits inside its transaction.
+    let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
+        .await
+        .expect("connect");
+    let mut holder = pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM rekening WHERE no_rekening = $1 FOR UPDATE")
+        .bind(&no_rekening)
+        .execute(&mut *holder)
+        .await
+        .expect("lock the row");
+    let deposit = tokio::spawn({
+        let (client, base, no_rekening) = (client.clone(), base.clone(), no_rekening.clone());
+        let authorization = basic(&no_rekening, pin);
+        async move {
+            client
+                .post(format!("{base}/tabung"))
+                .header("Authorization", authorization)
+                .json(&serde_json::json!({"no_rekening": no_rekening, "nominal": 10}))
+                .send()
+                .await
+                .expect("the in-flight deposit is answered")
+        }
+    });
+    tokio::time::timeout(PROCESS_TIMEOUT, async {
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("pg_stat_activity");
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the deposit waits on the row lock");
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    tokio::time::timeout(PROCESS_TIMEOUT, async {
+        while tokio::net::TcpStream::connect(&address).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("new connections are refused after SIGTERM");
+    assert!(!deposit.is_finished(), "the deposit is still in flight");
+
+    holder.commit().await.expect("release the row");
+    let reply = tokio::time::timeout(PROCESS_TIMEOUT, deposit)
+        .await
+        .expect("answered in time")
+        .expect("task");
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.expect("json");
+    assert_eq!(body["saldo"], serde_json::json!(10.0));
+    let status = tokio::time::timeout(PROCESS_TIMEOUT, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("status");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
+}
