@@ -19,9 +19,12 @@ pub struct ApiError {
     pub field: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// What was wrong, in Indonesian, for the customer.
     remark: &'a str,
+    /// The request field (or header) at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }

@@ -5,13 +5,14 @@
 pub mod basic_auth;
 pub mod error;
 pub mod money;
+pub mod openapi;
 pub mod request_log;
 pub mod serve;
 
 use axum::http::StatusCode;
 
 pub use basic_auth::{Authenticated, require_auth};
-pub use error::{ApiError, Remark};
+pub use error::{ApiError, ErrorBody, Remark};
 
 /// The router fallback for unknown paths.
 pub async fn not_found() -> ApiError {

@@ -8,7 +8,22 @@ use super::dto::{DaftarRequest, DaftarResponse};
 use super::error::ApiError;
 use super::json::JsonBody;
 use crate::app::pendaftaran::{self, Permintaan};
+use bukubesar_common::http::ErrorBody;
 
+/// Register a customer and open an account with saldo 0.
+#[utoipa::path(
+    post,
+    path = "/daftar",
+    tag = "nasabah",
+    request_body = DaftarRequest,
+    responses(
+        (status = 200, description = "Registered; the new account number", body = DaftarResponse),
+        (status = 400, description = "A field is invalid, or the NIK / phone number is already registered", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 503, description = "The database cannot answer now; nothing was written", body = ErrorBody),
+    )
+)]
 pub async fn daftar(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<DaftarRequest>,

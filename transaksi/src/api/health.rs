@@ -9,11 +9,21 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use bukubesar_common::http::ErrorBody;
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operasi",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness: the database answers too.
+#[utoipa::path(get, path = "/readyz", tag = "operasi",
+    responses(
+        (status = 200, description = "Ready", body = Object, example = json!({"status": "ok", "database": "ok"})),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match state.datastore.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ok", "database": "ok" }))),
@@ -30,6 +40,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 /// Longest wait for the outbox backlog count during a scrape (else the last value is shown).
 const BACKLOG_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "operasi",
+    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(Ok(backlog)) =
         tokio::time::timeout(BACKLOG_QUERY_TIMEOUT, state.datastore.outbox_backlog()).await

@@ -8,12 +8,14 @@
 //! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
 //! | `GET /healthz`, `GET /readyz` | none | [`health`] |
 //! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
+//! | `GET /openapi.json`, `GET /docs` | none | [`openapi`] (the OpenAPI document, its page) |
 
 pub mod daftar;
 pub mod dto;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod openapi;
 pub mod posting;
 pub mod saldo;
 
@@ -53,6 +55,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(authenticated)
+        .merge(bukubesar_common::http::openapi::routes(openapi::document()))
         .route_layer(middleware::from_fn(request_log::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -13,11 +13,47 @@ use crate::app::idempotency::Key;
 use crate::app::nominal::Nominal;
 use crate::app::posting::{Jawaban, Jenis, Permintaan};
 use crate::app::{AppError, tabung, tarik};
-use bukubesar_common::http::Authenticated;
+use bukubesar_common::http::{Authenticated, ErrorBody};
+
+/// The optional `Idempotency-Key` header, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters, no spaces; a retry with the same key and body gets
+    /// the first answer instead of posting twice.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
+    idempotency_key: Option<String>,
+}
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// Deposit into the authenticated customer's own account.
+#[utoipa::path(
+    post,
+    path = "/tabung",
+    tag = "transaksi",
+    request_body = PostingRequest,
+    params(IdempotencyKeyHeader),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "Posted; the new saldo", body = PostingResponse,
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same key"))),
+        (status = 400, description = "Invalid amount or account, or the balance would pass its maximum", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
+        (status = 403, description = "Another customer's account", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
+        (status = 503, description = "The database cannot answer now, or the request timed out: retry with the same Idempotency-Key", body = ErrorBody),
+    )
+)]
 pub async fn tabung(
     State(state): State<AppState>,
     Extension(who): Extension<Authenticated>,
@@ -27,6 +63,26 @@ pub async fn tabung(
     handle(&state, who, &headers, body, Jenis::Tabung).await
 }
 
+/// Withdraw from the authenticated customer's own account; never below saldo 0.
+#[utoipa::path(
+    post,
+    path = "/tarik",
+    tag = "transaksi",
+    request_body = PostingRequest,
+    params(IdempotencyKeyHeader),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "Posted; the new saldo", body = PostingResponse,
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same key"))),
+        (status = 400, description = "Invalid amount or account, or saldo tidak cukup", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
+        (status = 403, description = "Another customer's account", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
+        (status = 503, description = "The database cannot answer now, or the request timed out: retry with the same Idempotency-Key", body = ErrorBody),
+    )
+)]
 pub async fn tarik(
     State(state): State<AppState>,
     Extension(who): Extension<Authenticated>,

@@ -5,6 +5,7 @@ mod auth;
 mod binary;
 mod concurrency;
 mod idempotency;
+mod openapi;
 mod registration;
 mod relay;
 mod routing;

@@ -1,0 +1,42 @@
+//! transaksi's OpenAPI 3 document, generated from the handlers' annotations and the DTO types;
+//! served at `GET /openapi.json` with a docs page at `GET /docs`.
+
+use utoipa::OpenApi;
+
+use super::{daftar, dto, health, posting, saldo};
+use bukubesar_common::http::ErrorBody;
+use bukubesar_common::http::openapi::BasicAuth;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bukubesar transaksi",
+        description = "Accounts, deposits (tabung), withdrawals (tarik) and balances. Every \
+                       account route is authenticated with `Authorization: Basic \
+                       base64(no_rekening:pin)`; every error answer is `{\"remark\", \"field\"}`."
+    ),
+    paths(
+        daftar::daftar,
+        posting::tabung,
+        posting::tarik,
+        saldo::saldo,
+        health::healthz,
+        health::readyz,
+        health::metrics
+    ),
+    components(schemas(
+        dto::DaftarRequest,
+        dto::DaftarResponse,
+        dto::PostingRequest,
+        dto::PostingResponse,
+        dto::SaldoResponse,
+        ErrorBody
+    )),
+    modifiers(&BasicAuth)
+)]
+pub struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
