@@ -1,6 +1,7 @@
 //! Test support for the services' integration tests (feature `testkit`, dev-dependency only):
 //! throwaway PostgreSQL and Redis servers, an OTLP trace receiver, trace ids in-process.
 
+pub mod openapi;
 pub mod otlp;
 pub mod postgres;
 pub mod prometheus;

@@ -11,10 +11,19 @@ use serde_json::{Value, json};
 
 use super::AppState;
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operasi",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness: its database, the credential table and Redis answer; the consumer's counters.
+#[utoipa::path(get, path = "/readyz", tag = "operasi",
+    responses(
+        (status = 200, description = "Ready", body = Object),
+        (status = 503, description = "A dependency cannot be reached (named in the body)", body = Object),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let database = state.datastore.ping().await.map_err(|e| e.to_string());
     let credentials = state.credentials.probe().await.map_err(|e| e.to_string());
@@ -60,6 +69,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Longest wait for Redis's view of the consumer group during a scrape.
 const GROUP_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "operasi",
+    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut redis = state.redis.clone();
     let group = match tokio::time::timeout(

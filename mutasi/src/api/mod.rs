@@ -5,10 +5,12 @@
 //! | `GET /mutasi/{no_rekening}` | Basic | [`mutasi::mutasi`] |
 //! | `GET /healthz`, `GET /readyz` | none | [`health`] |
 //! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
+//! | `GET /openapi.json`, `GET /docs` | none | [`openapi`] (the OpenAPI document, its page) |
 
 pub mod error;
 pub mod health;
 pub mod mutasi;
+pub mod openapi;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(authenticated)
+        .merge(bukubesar_common::http::openapi::routes(openapi::document()))
         .route_layer(middleware::from_fn(request_log::tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

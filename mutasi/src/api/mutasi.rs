@@ -2,35 +2,42 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
-use bukubesar_common::http::Authenticated;
 use bukubesar_common::http::money;
+use bukubesar_common::http::{Authenticated, ErrorBody};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::app::AppError;
 use crate::app::statement::{self, Permintaan};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MutasiResponse {
     pub mutasi: Vec<MutasiItem>,
     /// Pass as `?cursor=` for the next (older) page; `null` on the last page.
+    #[schema(pattern = "^[0-9]{1,18}$")]
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// One statement line.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MutasiItem {
     #[serde(serialize_with = "rfc3339")]
     pub tanggal_transaksi: DateTime<Utc>,
+    #[schema(pattern = "^[0-9]{10}$")]
     pub no_rekening: String,
     /// `C` deposit (credit), `D` withdrawal (debit).
+    #[schema(pattern = "^[CD]$", example = "C")]
     pub jenis_transaksi: String,
     #[serde(serialize_with = "money::number")]
+    #[schema(value_type = f64, exclusive_minimum = 0, example = 150000.50)]
     pub nominal: Decimal,
     /// The balance right after this transaction.
     #[serde(serialize_with = "money::number")]
+    #[schema(value_type = f64, minimum = 0, example = 150000.50)]
     pub saldo: Decimal,
 }
 
@@ -38,6 +45,25 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
     serializer.serialize_str(&value.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
+/// The authenticated customer's statement, newest first, in pages.
+#[utoipa::path(
+    get,
+    path = "/mutasi/{no_rekening}",
+    tag = "mutasi",
+    params(
+        ("no_rekening" = String, Path, description = "The customer's own account", pattern = "^[0-9]{10}$"),
+        ("limit" = Option<i64>, Query, description = "Lines per page, 1 to 1000 (default 100)", minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page", pattern = "^[0-9]{1,18}$"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "One page of the statement", body = MutasiResponse),
+        (status = 400, description = "Unknown account, or an invalid limit or cursor", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
+        (status = 403, description = "Another customer's account", body = ErrorBody),
+        (status = 503, description = "A database cannot answer now", body = ErrorBody),
+    )
+)]
 pub async fn mutasi(
     State(state): State<AppState>,
     Extension(Authenticated(who)): Extension<Authenticated>,

@@ -3,6 +3,7 @@
 
 mod access;
 mod faults;
+mod openapi;
 mod pipeline;
 mod poison;
 mod support;
