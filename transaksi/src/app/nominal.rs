@@ -134,4 +134,61 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Largest amount in cents: 10^18 - 0.01.
+        const MAX_CENTS: u128 = 100_000_000_000_000_000_000 - 1;
+
+        proptest! {
+            #[test]
+            fn every_amount_in_range_is_accepted_exactly(cents in 1..=MAX_CENTS) {
+                let expected = Decimal::from_i128_with_scale(cents as i128, 2);
+                for text in [
+                    format!("{}.{:02}", cents / 100, cents % 100),
+                    expected.normalize().to_string(),
+                ] {
+                    let parsed = Nominal::from_json_text(&text);
+                    prop_assert!(parsed.is_ok(), "{} refused", text);
+                    prop_assert_eq!(parsed.map(Nominal::value).ok(), Some(expected.normalize()));
+                }
+            }
+
+            #[test]
+            fn a_third_significant_decimal_is_refused(mills in 1..=MAX_CENTS * 10) {
+                prop_assume!(mills % 10 != 0);
+                let text = format!("{}.{:03}", mills / 1000, mills % 1000);
+                prop_assert!(Nominal::from_json_text(&text).is_err(), "{} accepted", text);
+            }
+
+            #[test]
+            fn zero_and_negative_amounts_are_refused(cents in 0..=MAX_CENTS) {
+                let text = format!("-{}.{:02}", cents / 100, cents % 100);
+                prop_assert!(Nominal::from_json_text(&text).is_err(), "{} accepted", text);
+                prop_assert!(Nominal::new(Decimal::ZERO).is_err());
+            }
+
+            #[test]
+            fn nineteen_integer_digits_are_refused(whole in 1_000_000_000_000_000_000_u128..=u128::from(u64::MAX) * 1000, cents in 0_u32..100) {
+                let text = format!("{whole}.{cents:02}");
+                prop_assert!(Nominal::from_json_text(&text).is_err(), "{} accepted", text);
+            }
+
+            #[test]
+            fn strings_null_and_other_json_are_refused(text in "\"[0-9.]{1,20}\"|null|true|false|\\[[0-9]{1,5}\\]|\\{\\}") {
+                prop_assert!(Nominal::from_json_text(&text).is_err(), "{} accepted", text);
+            }
+
+            #[test]
+            fn any_text_is_answered_without_panicking(text in "\\PC{0,64}") {
+                if let Ok(nominal) = Nominal::from_json_text(&text) {
+                    let value = nominal.value();
+                    prop_assert!(value > Decimal::ZERO && value.scale() <= 2);
+                    prop_assert!(value < Decimal::from(10_u64.pow(18)));
+                }
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod binary;
 mod concurrency;
 mod idempotency;
 mod openapi;
+mod properties;
 mod registration;
 mod relay;
 mod routing;
