@@ -119,6 +119,15 @@ pub struct Settings {
     #[arg(long, default_value_t = 15_000, global = true)]
     pub request_timeout_ms: u64,
 
+    /// A connection must send a complete request head within this time (after opening, or
+    /// after its previous answer), else it is closed.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000), global = true)]
+    pub header_read_timeout_ms: u64,
+
+    /// Most client connections served at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = 4_096, value_parser = clap::value_parser!(u64).range(1..=1_000_000), global = true)]
+    pub max_connections: u64,
+
     /// On SIGTERM, how long in-flight requests may take before the process exits anyway.
     #[arg(long, default_value_t = 20, global = true)]
     pub shutdown_grace_secs: u64,
@@ -127,6 +136,12 @@ pub struct Settings {
 impl Settings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn serve_limits(&self) -> bukubesar_common::http::serve::ServeLimits {
+        bukubesar_common::http::serve::ServeLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
     }
 
     pub fn consumer_name(&self) -> String {

@@ -119,7 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
 
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    serve::until_shutdown(listener, router, grace).await?;
+    serve::until_shutdown(listener, router, settings.serve_limits(), grace).await?;
     // Entries read but not yet acknowledged stay pending and are re-read on the next start
     // (or taken over by another replica): nothing is lost, nothing stored twice.
     consumer.abort();

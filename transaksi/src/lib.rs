@@ -94,7 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
     let router = application(&settings, datastore);
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    serve::until_shutdown(listener, router, grace).await?;
+    serve::until_shutdown(listener, router, settings.serve_limits(), grace).await?;
     // Rows the relay had claimed but not marked stay unpublished and are sent again by the
     // next relay: a duplicate at worst, never a loss.
     relay.abort();

@@ -1,12 +1,34 @@
 //! Listening and serving, the same for both services: bind (or one CRITICAL line), log the
 //! address, serve until SIGTERM/SIGINT, let in-flight requests finish within a grace period.
+//!
+//! Connections are served by hyper directly (not `axum::serve`) so that a client cannot hold a
+//! connection open without sending a request: the request head must arrive within
+//! [`ServeLimits::header_read_timeout`], or the connection is closed. Once the head is in,
+//! the request time limit of the request log (`--request-timeout-ms`) bounds the rest, slow
+//! bodies included; bodies are capped in size by the router.
 
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
+/// Limits on connections, before a request reaches the router.
+#[derive(Clone, Copy, Debug)]
+pub struct ServeLimits {
+    /// A connection that has not sent a complete request head this long after it opened (or
+    /// after its previous response) is closed.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) before accepting again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Binds `host:port`. A failure is the one CRITICAL line of a failed start-up.
 pub async fn bind(host: &str, port: u16, service: &'static str) -> anyhow::Result<TcpListener> {
@@ -22,29 +44,62 @@ pub async fn bind(host: &str, port: u16, service: &'static str) -> anyhow::Resul
     Ok(listener)
 }
 
-/// Serves until a shutdown signal, then stops accepting and waits for in-flight requests,
-/// at most `grace` (then returns anyway, with a WARNING).
+/// Serves until a shutdown signal, then stops accepting (the listener is closed: new
+/// connections are refused) and waits for in-flight requests, at most `grace` (then returns
+/// anyway, with a WARNING).
 pub async fn until_shutdown(
     listener: TcpListener,
     router: Router,
+    limits: ServeLimits,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            crate::shutdown::signal().await;
-            let _ = stopping_tx.send(());
-        })
-        .into_future();
+    assert!(limits.max_connections >= 1);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let signal = crate::shutdown::signal();
+    tokio::pin!(signal);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut signal => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(error = %error, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A connection error is the client's doing (reset, timeout, bad bytes): nothing
+            // to report beyond the request log of the requests it did send.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
     tokio::select! {
-        result = server => result.context("serving HTTP")?,
-        () = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
         }
     }

@@ -402,3 +402,79 @@ async fn sigterm_finishes_the_in_flight_deposit_refuses_new_connections_and_exit
         .expect("status");
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
 }
+
+/// A client that never finishes its request head is disconnected (`--header-read-timeout-ms`);
+/// one that sends its head but trickles its body is answered 503 by the request time limit
+/// (`--request-timeout-ms`), and nothing is written.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db_name = fresh_database().await;
+    let mut child = transaksi(
+        &db_name,
+        &[
+            "--header-read-timeout-ms",
+            "300",
+            "--request-timeout-ms",
+            "500",
+        ],
+    )
+    .spawn()
+    .expect("spawn transaksi");
+    let mut seen = Vec::new();
+    let address = wait_for_address(&mut child, &mut seen).await;
+
+    // Slow head: a partial request line and headers, then silence.
+    let mut slow_head = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    slow_head
+        .write_all(b"POST /daftar HTTP/1.1\r\nHost: bukubesar\r\nContent-Type: appl")
+        .await
+        .expect("write");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(PROCESS_TIMEOUT, slow_head.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection");
+    assert!(
+        read.is_err() || !String::from_utf8_lossy(&rest).contains(" 200 "),
+        "no request was served: {}",
+        String::from_utf8_lossy(&rest)
+    );
+
+    // Slow body: the head announces 200 bytes, 10 arrive.
+    let mut slow_body = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    slow_body
+        .write_all(
+            b"POST /daftar HTTP/1.1\r\nHost: bukubesar\r\nContent-Type: application/json\r\n\
+              Content-Length: 200\r\nConnection: close\r\n\r\n{\"nama\":\"",
+        )
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(PROCESS_TIMEOUT, slow_body.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"remark\""), "{answer}");
+
+    // The service is unharmed and nothing was registered.
+    let ready = reqwest::get(format!("http://{address}/readyz"))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
+        .await
+        .expect("connect");
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM nasabah")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(customers, 0);
+    let _ = child.kill().await;
+}
