@@ -6,6 +6,7 @@ pub mod basic_auth;
 pub mod error;
 pub mod money;
 pub mod openapi;
+pub mod path;
 pub mod request_log;
 pub mod serve;
 
@@ -13,6 +14,7 @@ use axum::http::StatusCode;
 
 pub use basic_auth::{Authenticated, require_auth};
 pub use error::{ApiError, ErrorBody, Remark};
+pub use path::AccountPath;
 
 /// The router fallback for unknown paths.
 pub async fn not_found() -> ApiError {

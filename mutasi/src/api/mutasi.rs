@@ -1,9 +1,9 @@
 //! `GET /mutasi/{no_rekening}?limit=&cursor=`: the account's statement, newest first.
 
 use axum::Json;
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use bukubesar_common::http::money;
-use bukubesar_common::http::{Authenticated, ErrorBody};
+use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -67,7 +67,7 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
 pub async fn mutasi(
     State(state): State<AppState>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    Path(no_rekening): Path<String>,
+    AccountPath(no_rekening): AccountPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MutasiResponse>, ApiError> {
     let permintaan = query_parameters(query.as_deref())?;

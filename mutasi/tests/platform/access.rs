@@ -57,6 +57,18 @@ async fn same_answers_as_transaksi_for_every_refusal() {
             "12345".to_owned(),
             400,
         ),
+        (
+            "non-UTF-8 path segment",
+            owner.authorization(),
+            "%ff%fe".to_owned(),
+            400,
+        ),
+        (
+            "SQL in the path",
+            owner.authorization(),
+            "1'%20OR%20'1'='1".to_owned(),
+            400,
+        ),
     ];
     for (case, authorization, path_account, status) in cases {
         let mutasi = platform.statement(&authorization, &path_account, "").await;

@@ -1,6 +1,6 @@
 //! `GET /saldo/{no_rekening}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 
 use super::AppState;
@@ -9,7 +9,7 @@ use super::error::ApiError;
 use crate::app::AppError;
 use crate::app::posting::authorize;
 use bukubesar_common::auth::AuthError;
-use bukubesar_common::http::{Authenticated, ErrorBody};
+use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
 
 /// The authenticated customer's balance.
 #[utoipa::path(
@@ -29,7 +29,7 @@ use bukubesar_common::http::{Authenticated, ErrorBody};
 pub async fn saldo(
     State(state): State<AppState>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    Path(no_rekening): Path<String>,
+    AccountPath(no_rekening): AccountPath,
 ) -> Result<Json<SaldoResponse>, ApiError> {
     authorize(&state.datastore, &who, &no_rekening).await?;
     let saldo = state

@@ -1,0 +1,36 @@
+//! `AccountPath`: the `{no_rekening}` segment of a route. axum's own `Path` answers a segment
+//! that is not valid percent-encoded UTF-8 with a plain-text 400; this answers it like every
+//! other bad input, with the JSON remark naming the field.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+
+/// The account number in the path, as sent (checked by the handler's rules).
+#[derive(Clone, Debug)]
+pub struct AccountPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AccountPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(no_rekening)) => Ok(AccountPath(no_rekening)),
+            Err(rejection) => Err(reject(&rejection)),
+        }
+    }
+}
+
+fn reject(rejection: &PathRejection) -> ApiError {
+    tracing::debug!(reason = %rejection, "path parameter refused");
+    ApiError {
+        field: Some("no_rekening"),
+        ..ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no_rekening di alamat tidak valid: harus 10 digit angka",
+        )
+    }
+}
