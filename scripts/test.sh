@@ -41,7 +41,10 @@ say "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 say "cargo test (services)"
-cargo test --workspace --exclude operator
+cargo test --workspace --exclude operator -- --skip the_bank_invariant_holds_under_crashes_and_outages
+
+say "bank invariant under faults (mutasi/tests/chaos.rs, ${BUKUBESAR_CHAOS_SECS:-40} s of workload)"
+cargo test -p mutasi --test chaos -- --nocapture
 
 say "operator, CRD and Helm chart (scripts/test-operator.sh)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" bash scripts/test-operator.sh

@@ -21,6 +21,33 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct PgServer {
     base: PgConnectOptions,
+    /// Set for a throwaway server this process controls (it can be crashed and restarted).
+    control: Option<Control>,
+}
+
+/// How to run `pg_ctl` on a throwaway server.
+struct Control {
+    bin: PathBuf,
+    data: PathBuf,
+    /// `postgres` options (port, socket directory, settings).
+    options: String,
+    log: PathBuf,
+    as_root: bool,
+}
+
+impl Control {
+    fn pg_ctl(&self) -> Command {
+        let program = self.bin.join("pg_ctl");
+        let mut command = if self.as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        command.arg("-D").arg(&self.data);
+        command
+    }
 }
 
 impl PgServer {
@@ -39,6 +66,31 @@ impl PgServer {
 
     pub fn user(&self) -> String {
         self.base.get_username().to_owned()
+    }
+
+    /// A crash: `pg_ctl stop -m immediate` (no checkpoint; the next start runs crash recovery).
+    /// Only for a [`throwaway`] server.
+    pub fn crash(&self) {
+        let control = self
+            .control
+            .as_ref()
+            .expect("only a throwaway server can be crashed");
+        let status = control
+            .pg_ctl()
+            .args(["stop", "-m", "immediate", "-w"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl runs");
+        assert!(status.success(), "pg_ctl stop -m immediate");
+    }
+
+    /// Starts a [`throwaway`] server again (after [`PgServer::crash`]) and waits until it
+    /// accepts connections (crash recovery done).
+    pub fn start(&self) {
+        self.control
+            .as_ref()
+            .expect("only a throwaway server can be started")
+            .start();
     }
 }
 
@@ -64,6 +116,7 @@ pub fn server() -> &'static PgServer {
     SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => PgServer {
             base: PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL"),
+            control: None,
         },
         _ => throwaway(),
     })
@@ -72,6 +125,22 @@ pub fn server() -> &'static PgServer {
 /// A new private server, never shared and never `TEST_DATABASE_URL`'s: for tests that change
 /// cluster-wide state (roles, databases with fixed names). Stopped when this process exits.
 pub fn throwaway() -> PgServer {
+    throwaway_with(Durability::Fast)
+}
+
+/// What a throwaway server keeps when it crashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync`, `synchronous_commit` and `full_page_writes` off: fast, and a crash
+    /// ([`PgServer::crash`]) may lose transactions that were reported committed.
+    Fast,
+    /// PostgreSQL's defaults: a transaction reported committed survives a crash. For tests
+    /// that crash the server.
+    Durable,
+}
+
+/// A new private server (see [`throwaway`]) with the given durability.
+pub fn throwaway_with(durability: Durability) -> PgServer {
     let bin = postgres_bin_dir();
     let as_root = nix_is_root();
     let dir = tempfile::Builder::new()
@@ -117,23 +186,36 @@ pub fn throwaway() -> PgServer {
         String::from_utf8_lossy(&output.stderr)
     );
     let port = super::free_port();
-    // The watchdog: postgres runs as a child of this shell, which polls the test process and
-    // stops postgres (fast shutdown) and removes the directory once the test process is gone.
-    let postgres = bin.join("postgres");
-    let runner = if as_root {
-        format!("runuser -u postgres -- {}", postgres.display())
+    let control = Control {
+        bin: bin.clone(),
+        options: format!(
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 {durability} \
+             -c max_connections=400 -c shared_buffers=64MB",
+            dir = dir.display(),
+            durability = match durability {
+                Durability::Fast => {
+                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                }
+                Durability::Durable =>
+                    "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
+            }
+        ),
+        log: dir.join("postgres.log"),
+        data: data.clone(),
+        as_root,
+    };
+    control.start();
+    // The watchdog: polls the test process, then stops the server (fast shutdown, whatever
+    // state a test left it in) and removes the directory once the test process is gone.
+    let pg_ctl = if as_root {
+        format!("runuser -u postgres -- {}", bin.join("pg_ctl").display())
     } else {
-        postgres.display().to_string()
+        bin.join("pg_ctl").display().to_string()
     };
     let script = format!(
-        "{runner} -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-         -c max_connections=400 -c shared_buffers=64MB >'{dir}/postgres.log' 2>&1 &
-         pg=$!
-         while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done
-         # Signal the postmaster itself: runuser does not forward signals to its child.
-         kill -INT \"$(head -n 1 '{data}/postmaster.pid' 2>/dev/null)\" 2>/dev/null
-         kill -INT $pg 2>/dev/null; wait $pg 2>/dev/null; rm -rf '{dir}'",
+        "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done
+         {pg_ctl} -D '{data}' -m fast -w stop >/dev/null 2>&1
+         rm -rf '{dir}'",
         data = data.display(),
         dir = dir.display(),
         parent = std::process::id(),
@@ -170,6 +252,31 @@ pub fn throwaway() -> PgServer {
             .host("127.0.0.1")
             .port(port)
             .username("postgres"),
+        control: Some(control),
+    }
+}
+
+impl Control {
+    /// `pg_ctl start -w`: returns once the server accepts connections.
+    fn start(&self) {
+        let status = self
+            .pg_ctl()
+            .arg("start")
+            .arg("-w")
+            .arg("-t")
+            .arg(STARTUP_TIMEOUT.as_secs().to_string())
+            .arg("-l")
+            .arg(&self.log)
+            .arg("-o")
+            .arg(&self.options)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl runs (install the postgresql package)");
+        assert!(
+            status.success(),
+            "PostgreSQL did not start; see {}",
+            self.log.display()
+        );
     }
 }
 
