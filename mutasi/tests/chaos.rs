@@ -249,7 +249,7 @@ async fn client(
         round = round
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        if round % 97 == 0 {
+        if round.is_multiple_of(97) {
             accounts.push(register(&http, &transaksi, &pool, &counts, &pin).await);
         }
         let no = accounts[(round >> 33) as usize % accounts.len()].clone();
