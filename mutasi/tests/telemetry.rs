@@ -25,6 +25,8 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
 const PIN: &str = "246810";
+const WRONG_PIN: &str = "135790";
+const REDIS_PASSWORD: &str = "r3dis-s3cret-for-telemetry";
 
 /// OTLP span kinds.
 const SERVER: i32 = 2;
@@ -133,14 +135,15 @@ impl Service {
     }
 }
 
-fn common_flags(command: &mut Command, db_name: &str, stream: &str, otlp: &str) {
+fn common_flags(command: &mut Command, db_name: &str, stream: &str, otlp: &str, redis_port: u16) {
     let server = postgres::server();
     command
         .args(["--host", "127.0.0.1", "--port", "0"])
         .args(["--db-host", &server.host()])
         .args(["--db-port", &server.port().to_string()])
         .args(["--db-name", db_name])
-        .args(["--redis-port", &test_redis::shared().port().to_string()])
+        .args(["--redis-port", &redis_port.to_string()])
+        .env("REDIS_PASSWORD", REDIS_PASSWORD)
         .args(["--stream", stream])
         .args(["--otlp-endpoint", otlp])
         .env("DB_USER", server.user())
@@ -185,12 +188,25 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     let transaksi_db = server.create_database("transaksi_otel").await;
     let mutasi_db = server.create_database("mutasi_otel").await;
     let stream = format!("otel-{}", uuid::Uuid::new_v4().simple());
+    let redis = test_redis::RedisServer::start_with_password(REDIS_PASSWORD);
 
     let mut command = Command::new(transaksi_binary());
-    common_flags(&mut command, &transaksi_db, &stream, receiver.endpoint());
+    common_flags(
+        &mut command,
+        &transaksi_db,
+        &stream,
+        receiver.endpoint(),
+        redis.port(),
+    );
     let transaksi = Service::start(command, "transaksi").await;
     let mut command = Command::new(MUTASI);
-    common_flags(&mut command, &mutasi_db, &stream, receiver.endpoint());
+    common_flags(
+        &mut command,
+        &mutasi_db,
+        &stream,
+        receiver.endpoint(),
+        redis.port(),
+    );
     command.args(["--auth-db-name", &transaksi_db, "--consumer", "otel-test"]);
     let mutasi = Service::start(command, "mutasi").await;
 
@@ -225,12 +241,13 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     assert_eq!(deposit.status(), 200);
     let wrong_pin = client
         .post(transaksi.url("/tabung"))
-        .header("Authorization", basic(&no_rekening, "135790"))
+        .header("Authorization", basic(&no_rekening, WRONG_PIN))
         .json(&serde_json::json!({ "no_rekening": no_rekening, "nominal": 1 }))
         .send()
         .await
         .expect("tabung");
     assert_eq!(wrong_pin.status(), 401);
+    let wrong_pin_answer = wrong_pin.text().await.expect("body");
 
     let statement = tokio::time::timeout(PROCESS_TIMEOUT, async {
         loop {
@@ -258,6 +275,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
 
     // Metrics: valid text, and the counters moved with exactly these requests.
     let (text, after) = transaksi.metrics().await;
+    let mut emitted = vec![text.clone()];
     for (name, kind) in [
         ("http_server_requests_total", "counter"),
         ("http_server_request_duration_seconds", "histogram"),
@@ -319,6 +337,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     assert!(!text.contains(&no_rekening), "no account number in metrics");
 
     let (text, consumed) = mutasi.metrics().await;
+    emitted.push(text.clone());
     for (name, kind) in [
         ("mutasi_statement_rows_inserted_total", "counter"),
         ("mutasi_dead_lettered_total", "counter"),
@@ -410,6 +429,25 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
         spans.iter().all(|s| !s.name.contains(&no_rekening)),
         "span names are route patterns, never account numbers"
     );
+
+    // No secret anywhere in what the run emitted: logs, spans (names and attributes), metrics,
+    // and the error answers.
+    emitted.extend(
+        transaksi_log
+            .iter()
+            .chain(&mutasi_log)
+            .map(Value::to_string),
+    );
+    emitted.extend(spans.iter().map(|s| format!("{s:?}")));
+    emitted.push(wrong_pin_answer.clone());
+    for text in &emitted {
+        for secret in [PIN, WRONG_PIN, REDIS_PASSWORD] {
+            assert!(
+                !text.contains(secret),
+                "a secret ({secret}) was emitted: {text}"
+            );
+        }
+    }
 
     // The request's log line leads to its trace.
     let line = transaksi_log
