@@ -62,6 +62,11 @@ fn parse_ssl_mode(value: &str) -> Result<PgSslMode, String> {
         .map_err(|_| "expected disable, allow, prefer, require, verify-ca or verify-full".into())
 }
 
+/// The environment variable with the PostgreSQL user.
+pub const DB_USER_ENV: &str = "DB_USER";
+/// The environment variable with the PostgreSQL password.
+pub const DB_PASSWORD_ENV: &str = "DB_PASSWORD";
+
 /// Credentials read from the environment. `Debug` never prints the password.
 #[derive(Clone)]
 pub struct DbCredentials {
@@ -82,11 +87,13 @@ impl DbCredentials {
     /// `DB_USER` (default `postgres`, which suits a local server with trust authentication)
     /// and `DB_PASSWORD` (optional).
     pub fn from_env() -> Self {
-        let user = std::env::var("DB_USER")
+        let user = std::env::var(DB_USER_ENV)
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "postgres".to_owned());
-        let password = std::env::var("DB_PASSWORD").ok().filter(|p| !p.is_empty());
+        let password = std::env::var(DB_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty());
         DbCredentials { user, password }
     }
 }

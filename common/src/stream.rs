@@ -74,9 +74,12 @@ impl RedisArgs {
     }
 }
 
+/// The environment variable with the Redis AUTH password.
+pub const REDIS_PASSWORD_ENV: &str = "REDIS_PASSWORD";
+
 /// `REDIS_PASSWORD`, when set and not empty.
 pub fn password_from_env() -> Option<String> {
-    std::env::var("REDIS_PASSWORD")
+    std::env::var(REDIS_PASSWORD_ENV)
         .ok()
         .filter(|p| !p.is_empty())
 }
