@@ -2,8 +2,11 @@
 # The project's test command (README "Run the tests"; CI runs exactly this through .ci/run).
 # On a fresh Debian machine it installs what the tests need (PostgreSQL server binaries for
 # the throwaway test database, rustfmt and clippy), then runs:
-#   a shellcheck pass over every script, cargo fmt --check, cargo clippy --all-targets -D warnings,
-#   every test of the services,
+#   a shellcheck pass over every script, scripts/check-containers.sh (docker-compose config
+#   with .env.example, hadolint on the Dockerfiles), cargo fmt --check,
+#   cargo clippy --all-targets -D warnings, every test of the services (including the compose
+#   file's drift tests), scripts/smoke-local.sh (the API smoke test against the platform
+#   started without Docker as compose would start it),
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
 #   (etcd + kube-apiserver, built from Debian sources the first time, ~6 min), the Helm chart
 #   (lint, template, kubernetes-validate, helm install) and the CRD files.
@@ -34,6 +37,9 @@ say "shellcheck"
 command -v shellcheck >/dev/null || apt_install shellcheck
 shellcheck -x scripts/*.sh .ci/run
 
+say "container files (scripts/check-containers.sh)"
+bash scripts/check-containers.sh
+
 say "cargo fmt --check"
 cargo fmt --all --check
 
@@ -45,6 +51,9 @@ cargo test --workspace --exclude operator -- --skip the_bank_invariant_holds_und
 
 say "bank invariant under faults (mutasi/tests/chaos.rs, ${BUKUBESAR_CHAOS_SECS:-40} s of workload)"
 cargo test -p mutasi --test chaos -- --nocapture
+
+say "API smoke test against the platform started without Docker (scripts/smoke-local.sh)"
+bash scripts/smoke-local.sh
 
 say "operator, CRD and Helm chart (scripts/test-operator.sh)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" bash scripts/test-operator.sh
