@@ -7,6 +7,7 @@
 #
 #   scripts/run-local.sh                 # transaksi :8080, mutasi :8081
 #   PORT=9090 MUTASI_PORT=9091 scripts/run-local.sh
+#   scripts/smoke.sh http://127.0.0.1:8080 http://127.0.0.1:8081   # in another terminal
 #
 # Environment: DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none),
 # REDIS_PORT (6380: the project's own durable Redis, not the machine's), REDIS_PASSWORD (none),
@@ -97,16 +98,18 @@ ensure_redis
 ensure_database transaksi
 ensure_database mutasi
 
-say "building (release)"
+say "building (release; the first build takes a few minutes)"
 cargo build --release -q -p transaksi -p mutasi
+BIN="${CARGO_TARGET_DIR:-target}/release"
 
 common=(--db-host "$DB_HOST" --db-port "$DB_PORT" --redis-port "$REDIS_PORT" --log-level "$LOG_LEVEL")
 # transaksi's migrations first: they grant mutasi's role the credential columns it reads.
-./target/release/transaksi migrate "${common[@]}"
-./target/release/mutasi migrate "${common[@]}"
+"$BIN/transaksi" migrate "${common[@]}"
+"$BIN/mutasi" migrate "${common[@]}"
 
-./target/release/mutasi --host 127.0.0.1 --port "$MUTASI_PORT" --consumer "local-$(hostname)" "${common[@]}" &
+"$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --consumer "local-$(hostname)" "${common[@]}" &
 mutasi_pid=$!
 trap 'kill "$mutasi_pid" 2>/dev/null; wait "$mutasi_pid" 2>/dev/null' EXIT
 say "transaksi on http://127.0.0.1:$PORT, mutasi on http://127.0.0.1:$MUTASI_PORT (Ctrl-C stops both)"
-./target/release/transaksi --host 127.0.0.1 --port "$PORT" "${common[@]}"
+say "try it: scripts/smoke.sh http://127.0.0.1:$PORT http://127.0.0.1:$MUTASI_PORT (or the curl lines in README)"
+"$BIN/transaksi" --host 127.0.0.1 --port "$PORT" "${common[@]}"
