@@ -26,6 +26,7 @@ struct Compose {
 struct Service {
     image: Option<String>,
     build: Option<Build>,
+    pull_policy: Option<String>,
     command: Vec<String>,
     environment: BTreeMap<String, String>,
     ports: Vec<String>,
@@ -302,6 +303,11 @@ fn check_service(
     assert_eq!(
         svc.image.as_deref(),
         Some(format!("bukubesar/{name}:0.1.0").as_str())
+    );
+    assert_eq!(
+        svc.pull_policy.as_deref(),
+        Some("build"),
+        "{name}: built from these sources, never pulled under the same name"
     );
 }
 
