@@ -10,7 +10,8 @@
 #   scripts/schemathesis.sh http://127.0.0.1:8080 http://127.0.0.1:8081
 #
 # SCHEMATHESIS_EXAMPLES (default 50) bounds the examples per operation; SCHEMATHESIS_SEED
-# (default 20261121) makes a run repeatable. CI runs it through scripts/smoke-local.sh.
+# (default 20261121) makes a run repeatable. CI runs it through scripts/smoke-local.sh
+# (`scripts/smoke-local.sh scripts/schemathesis.sh`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +48,9 @@ registered=$(curl -sS -X POST "$TRANSAKSI_URL/daftar" -H 'Content-Type: applicat
 NO_REKENING=$(printf '%s' "$registered" | sed -n 's/.*"no_rekening":"\([0-9]\{10\}\)".*/\1/p')
 [ -n "$NO_REKENING" ] || { say "registration failed: $registered"; exit 1; }
 
+# schemathesis keeps its example database in the working directory: use a throwaway one.
+cd "$(mktemp -d "${TMPDIR:-/tmp}/bukubesar-schemathesis.XXXXXX")"
+trap 'rm -rf "$PWD"' EXIT
 status=0
 for url in "$TRANSAKSI_URL" "$MUTASI_URL"; do
   say "$url/openapi.json: $EXAMPLES examples per operation, seed $SEED"

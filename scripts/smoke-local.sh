@@ -14,7 +14,10 @@
 #   - scripts/smoke.sh against both.
 # Everything is stopped and removed at exit. Takes ~10 s once the binaries are built.
 #
-#   scripts/smoke-local.sh
+#   scripts/smoke-local.sh [CHECK_SCRIPT ...]
+#
+# Each CHECK_SCRIPT is then run as `bash CHECK_SCRIPT TRANSAKSI_URL MUTASI_URL` against the
+# same platform (scripts/test.sh passes scripts/schemathesis.sh).
 #
 # Needs PostgreSQL server binaries, redis-server, curl and cargo (missing Debian packages are
 # installed when run as root). CARGO_TARGET_DIR is honoured.
@@ -141,3 +144,10 @@ PIDS+=($!)
 wait_ready mutasi "$M_PORT"
 
 WAIT_SECS=30 bash scripts/smoke.sh "http://127.0.0.1:$T_PORT" "http://127.0.0.1:$M_PORT"
+
+# Then any further checks asked for, against the same running platform (scripts/test.sh
+# passes scripts/schemathesis.sh).
+for check in "$@"; do
+  say "$check"
+  bash "$check" "http://127.0.0.1:$T_PORT" "http://127.0.0.1:$M_PORT"
+done

@@ -5,8 +5,9 @@
 #   a shellcheck pass over every script, scripts/check-containers.sh (docker-compose config
 #   with .env.example, hadolint on the Dockerfiles), cargo fmt --check,
 #   cargo clippy --all-targets -D warnings, every test of the services (including the compose
-#   file's drift tests), scripts/smoke-local.sh (the API smoke test against the platform
-#   started without Docker as compose would start it),
+#   file's drift tests), the bank invariant under faults (mutasi/tests/chaos.rs),
+#   scripts/smoke-local.sh (the API smoke test, then scripts/schemathesis.sh, against the
+#   platform started without Docker as compose would start it),
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
 #   (etcd + kube-apiserver, built from Debian sources the first time, ~6 min), the Helm chart
 #   (lint, template, kubernetes-validate, helm install) and the CRD files.
@@ -52,8 +53,8 @@ cargo test --workspace --exclude operator -- --skip the_bank_invariant_holds_und
 say "bank invariant under faults (mutasi/tests/chaos.rs, ${BUKUBESAR_CHAOS_SECS:-40} s of workload)"
 cargo test -p mutasi --test chaos -- --nocapture
 
-say "API smoke test against the platform started without Docker (scripts/smoke-local.sh)"
-bash scripts/smoke-local.sh
+say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
+bash scripts/smoke-local.sh scripts/schemathesis.sh
 
 say "operator, CRD and Helm chart (scripts/test-operator.sh)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" bash scripts/test-operator.sh
