@@ -118,17 +118,7 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     assert_eq!(ready["redis"], "ok");
     assert_eq!(ready["credentials"], "ok");
 
-    let pid = child.id().expect("pid").to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .expect("kill");
-    assert!(killed.success());
-    let status = tokio::time::timeout(PROCESS_TIMEOUT, child.wait())
-        .await
-        .expect("exits in time")
-        .expect("status");
+    let status = bukubesar_common::testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
     while let Ok(Some(line)) = lines.next_line().await {
         seen.push(line);

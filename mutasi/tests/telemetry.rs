@@ -7,13 +7,14 @@
 //! transaksi's binary is taken from the same target directory as mutasi's (`cargo test
 //! --workspace`, the README's test command, builds both).
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bukubesar_common::testkit::otlp::{OtlpReceiver, ReceivedSpan};
-use bukubesar_common::testkit::{basic, postgres, prometheus, redis as test_redis};
+use bukubesar_common::testkit::{
+    assert_log_lines, basic, postgres, prometheus, redis as test_redis, sibling_binary, terminate,
+};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -33,16 +34,6 @@ const SERVER: i32 = 2;
 const CLIENT: i32 = 3;
 const PRODUCER: i32 = 4;
 const CONSUMER: i32 = 5;
-
-fn transaksi_binary() -> PathBuf {
-    let path = PathBuf::from(MUTASI).with_file_name("transaksi");
-    assert!(
-        path.exists(),
-        "{} is missing: run the workspace's tests (cargo test --workspace) so both binaries are built",
-        path.display()
-    );
-    path
-}
 
 /// A service process whose JSON log lines are collected as they come.
 struct Service {
@@ -111,17 +102,7 @@ impl Service {
 
     /// SIGTERM, then the exit status and every log line as JSON.
     async fn stop(mut self) -> Vec<Value> {
-        let pid = self.child.id().expect("pid").to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .expect("kill");
-        assert!(killed.success());
-        let status = tokio::time::timeout(PROCESS_TIMEOUT, self.child.wait())
-            .await
-            .expect("exits in time")
-            .expect("status");
+        let status = terminate(&mut self.child, PROCESS_TIMEOUT).await;
         assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
         // The reader task ends with the pipe; give it a moment to take the last lines.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -161,22 +142,10 @@ fn one<'a>(
     found[0]
 }
 
+/// The log format, and no PIN in any line.
 fn assert_log_shape(lines: &[Value]) {
+    assert_log_lines(lines);
     for line in lines {
-        let level = line["level"].as_str().expect("level");
-        assert!(
-            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
-            "{line}"
-        );
-        let timestamp = line["timestamp"].as_str().expect("timestamp");
-        assert!(
-            chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
-            "{line}"
-        );
-        assert!(
-            line["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{line}"
-        );
         assert!(!line.to_string().contains(PIN), "a PIN in the log: {line}");
     }
 }
@@ -190,7 +159,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     let stream = format!("otel-{}", uuid::Uuid::new_v4().simple());
     let redis = test_redis::RedisServer::start_with_password(REDIS_PASSWORD);
 
-    let mut command = Command::new(transaksi_binary());
+    let mut command = Command::new(sibling_binary(MUTASI, "transaksi"));
     common_flags(
         &mut command,
         &transaksi_db,

@@ -71,3 +71,55 @@ impl Account {
         basic(&self.no_rekening, &self.pin)
     }
 }
+
+/// Another binary of the workspace, next to `own` (a test's `env!("CARGO_BIN_EXE_...")`): the
+/// workspace's tests (`cargo test --workspace`) build every binary into the same directory.
+pub fn sibling_binary(own: &str, name: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(own).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the workspace's tests (cargo test --workspace) so every binary is built",
+        path.display()
+    );
+    path
+}
+
+/// Sends SIGTERM to `child` and waits (at most `timeout`) for it to exit; its exit status.
+pub async fn terminate(
+    child: &mut tokio::process::Child,
+    timeout: std::time::Duration,
+) -> std::process::ExitStatus {
+    let pid = child.id().expect("the process is running").to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM sent");
+    tokio::time::timeout(timeout, child.wait())
+        .await
+        .expect("exits in time after SIGTERM")
+        .expect("exit status")
+}
+
+/// Every line has the log format's fields: a known `level`, an RFC 3339 UTC `timestamp` and a
+/// non-empty `message`.
+pub fn assert_log_lines(lines: &[serde_json::Value]) {
+    for line in lines {
+        let level = line["level"].as_str().expect("level");
+        assert!(
+            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
+            "{line}"
+        );
+        let timestamp = line["timestamp"].as_str().expect("timestamp");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
+            "{line}"
+        );
+        assert!(timestamp.ends_with('Z'), "UTC: {line}");
+        assert!(
+            line["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{line}"
+        );
+    }
+}

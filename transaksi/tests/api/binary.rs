@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::support::{basic, fresh_database, postgres, test_redis};
+use bukubesar_common::testkit::assert_log_lines;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_transaksi");
 /// Bound on how long the binary may take to start, migrate or stop in these tests.
@@ -42,26 +43,6 @@ fn parse_lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
-fn assert_log_shape(lines: &[Value]) {
-    for line in lines {
-        let level = line["level"].as_str().expect("level");
-        assert!(
-            ["INFO", "WARNING", "ERROR", "CRITICAL"].contains(&level),
-            "{line}"
-        );
-        let timestamp = line["timestamp"].as_str().expect("timestamp");
-        assert!(
-            chrono::DateTime::parse_from_rfc3339(timestamp).is_ok(),
-            "{line}"
-        );
-        assert!(timestamp.ends_with('Z'), "UTC: {line}");
-        assert!(
-            line["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{line}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_missing_database_is_one_critical_line_and_exit_1() {
     let output = tokio::time::timeout(
@@ -73,7 +54,7 @@ async fn a_missing_database_is_one_critical_line_and_exit_1() {
     .expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let lines = parse_lines(&String::from_utf8_lossy(&output.stdout));
-    assert_log_shape(&lines);
+    assert_log_lines(&lines);
     let critical: Vec<&Value> = lines.iter().filter(|l| l["level"] == "CRITICAL").collect();
     assert_eq!(critical.len(), 1, "{lines:?}");
     assert!(
@@ -138,6 +119,29 @@ async fn help_documents_flags_and_secret_variables() {
     }
 }
 
+/// Registers a customer through the API; its account number.
+async fn register(
+    client: &reqwest::Client,
+    base: &str,
+    nik: &str,
+    no_hp: &str,
+    pin: &str,
+) -> String {
+    let registered: Value = client
+        .post(format!("{base}/daftar"))
+        .json(&serde_json::json!({"nama": "Dewi", "nik": nik, "no_hp": no_hp, "pin": pin}))
+        .send()
+        .await
+        .expect("daftar")
+        .json()
+        .await
+        .expect("json");
+    registered["no_rekening"]
+        .as_str()
+        .expect("no_rekening")
+        .to_owned()
+}
+
 async fn wait_for_address(child: &mut Child, seen: &mut Vec<String>) -> String {
     let stdout = child.stdout.as_mut().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
@@ -165,19 +169,7 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
     let client = reqwest::Client::new();
 
     let pin = "918273";
-    let registered: Value = client
-        .post(format!("{base}/daftar"))
-        .json(&serde_json::json!({"nama":"Dewi","nik":"3201010101010103","no_hp":"081311112222","pin":pin}))
-        .send()
-        .await
-        .expect("daftar")
-        .json()
-        .await
-        .expect("json");
-    let no_rekening = registered["no_rekening"]
-        .as_str()
-        .expect("no_rekening")
-        .to_owned();
+    let no_rekening = register(&client, &base, "3201010101010103", "081311112222", pin).await;
     let auth = basic(&no_rekening, pin);
     let wrong = basic(&no_rekening, "000000");
     for (authorization, path, body) in [
@@ -237,7 +229,7 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
     stdout.push('\n');
     stdout.push_str(&String::from_utf8_lossy(&output.stdout));
     let lines = parse_lines(&stdout);
-    assert_log_shape(&lines);
+    assert_log_lines(&lines);
 
     let posted = lines
         .iter()
@@ -317,19 +309,7 @@ async fn sigterm_finishes_the_in_flight_deposit_refuses_new_connections_and_exit
     let base = format!("http://{address}");
     let client = reqwest::Client::new();
     let pin = "314159";
-    let registered: Value = client
-        .post(format!("{base}/daftar"))
-        .json(&serde_json::json!({"nama":"Sari","nik":"3201010101010177","no_hp":"081377778888","pin":pin}))
-        .send()
-        .await
-        .expect("daftar")
-        .json()
-        .await
-        .expect("json");
-    let no_rekening = registered["no_rekening"]
-        .as_str()
-        .expect("no_rekening")
-        .to_owned();
+    let no_rekening = register(&client, &base, "3201010101010177", "081377778888", pin).await;
 
     // Hold the account's row lock so the deposit waits inside its transaction.
     let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
