@@ -259,3 +259,38 @@ async fn unicode_names_and_sql_looking_text_are_just_data() {
     .expect("tables");
     assert_eq!(tables, 2);
 }
+
+/// Header injection: a client-chosen request id is echoed only when it is a plain token;
+/// anything else (quotes, markup, spaces, separators, obs-text bytes, over 64 characters) is
+/// replaced by a fresh id, so no client bytes reach a response header or a log field raw.
+#[tokio::test]
+async fn request_ids_that_are_not_plain_tokens_are_replaced() {
+    let app = spawn_app().await;
+    let long = "a".repeat(65);
+    let hostile: [&[u8]; 6] = [
+        b"x\"; injected=1",
+        b"<script>alert(1)</script>",
+        b"two words",
+        b"a,b;c=d",
+        b"caf\xc3\xa9",
+        long.as_bytes(),
+    ];
+    for value in hostile {
+        let header = reqwest::header::HeaderValue::from_bytes(value).expect("a legal header value");
+        let reply = app
+            .send(
+                app.client
+                    .get(format!("{}/healthz", app.base_url))
+                    .header("x-request-id", header),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        let echoed = reply.headers.get("x-request-id").expect("an id").as_bytes();
+        assert_ne!(echoed, value, "{}", String::from_utf8_lossy(value));
+        let echoed = std::str::from_utf8(echoed).expect("ASCII");
+        assert!(
+            uuid::Uuid::parse_str(echoed).is_ok(),
+            "a fresh id, not {echoed}"
+        );
+    }
+}
