@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
+use bukubesar_common::http::serve::ServeArgs;
 use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
 use bukubesar_common::telemetry::TelemetryArgs;
@@ -115,35 +116,13 @@ pub struct Settings {
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 
-    /// A request that takes longer than this is answered 503.
-    #[arg(long, default_value_t = 15_000, global = true)]
-    pub request_timeout_ms: u64,
-
-    /// A connection must send a complete request head within this time (after opening, or
-    /// after its previous answer), else it is closed.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000), global = true)]
-    pub header_read_timeout_ms: u64,
-
-    /// Most client connections served at once (more wait in the listen backlog).
-    #[arg(long, default_value_t = 4_096, value_parser = clap::value_parser!(u64).range(1..=1_000_000), global = true)]
-    pub max_connections: u64,
-
-    /// On SIGTERM, how long in-flight requests may take before the process exits anyway.
-    #[arg(long, default_value_t = 20, global = true)]
-    pub shutdown_grace_secs: u64,
+    /// Request and connection limits, shutdown grace (`--request-timeout-ms`,
+    /// `--header-read-timeout-ms`, `--max-connections`, `--shutdown-grace-secs`).
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 impl Settings {
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_millis(self.request_timeout_ms)
-    }
-    pub fn serve_limits(&self) -> bukubesar_common::http::serve::ServeLimits {
-        bukubesar_common::http::serve::ServeLimits {
-            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
-            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
-        }
-    }
-
     pub fn consumer_name(&self) -> String {
         self.consumer
             .clone()

@@ -10,7 +10,6 @@ pub mod config;
 pub mod datastore;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -54,7 +53,7 @@ pub fn application(
         stream: consumer.stream,
         group: consumer.group,
     };
-    Ok(api::router(state, settings.request_timeout()))
+    Ok(api::router(state, settings.serve.request_timeout()))
 }
 
 /// Starts the stream consumer (its own Redis connection, lazy: Redis may be down at start).
@@ -118,8 +117,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let consumer = spawn_consumer(&settings, datastore.clone(), stats.clone())?;
     let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
 
-    let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    serve::until_shutdown(listener, router, settings.serve_limits(), grace).await?;
+    serve::until_shutdown(
+        listener,
+        router,
+        settings.serve.limits(),
+        settings.serve.grace(),
+    )
+    .await?;
     // Entries read but not yet acknowledged stay pending and are re-read on the next start
     // (or taken over by another replica): nothing is lost, nothing stored twice.
     consumer.abort();

@@ -37,7 +37,7 @@ pub fn application(settings: &Settings, datastore: Datastore) -> Router {
         authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),
         datastore,
     };
-    api::router(state, settings.request_timeout())
+    api::router(state, settings.serve.request_timeout())
 }
 
 /// Starts the outbox relay towards `--redis-*`/`--stream` (password: `REDIS_PASSWORD`). The
@@ -93,8 +93,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     let router = application(&settings, datastore);
-    let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    serve::until_shutdown(listener, router, settings.serve_limits(), grace).await?;
+    serve::until_shutdown(
+        listener,
+        router,
+        settings.serve.limits(),
+        settings.serve.grace(),
+    )
+    .await?;
     // Rows the relay had claimed but not marked stay unpublished and are sent again by the
     // next relay: a duplicate at worst, never a loss.
     relay.abort();

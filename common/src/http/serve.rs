@@ -17,6 +17,45 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+/// The serving flags both services take: request and connection limits, the shutdown grace.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// A request that takes longer than this (slow bodies included) is answered 503 and its
+    /// transaction rolled back.
+    #[arg(long, default_value_t = 15_000, global = true)]
+    pub request_timeout_ms: u64,
+
+    /// A connection must send a complete request head within this time (after opening, or
+    /// after its previous answer), else it is closed.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000), global = true)]
+    pub header_read_timeout_ms: u64,
+
+    /// Most client connections served at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = 4_096, value_parser = clap::value_parser!(u64).range(1..=1_000_000), global = true)]
+    pub max_connections: u64,
+
+    /// On SIGTERM, how long in-flight requests may take before the process exits anyway.
+    #[arg(long, default_value_t = 20, global = true)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl ServeArgs {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn limits(&self) -> ServeLimits {
+        ServeLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
+
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
 /// Limits on connections, before a request reaches the router.
 #[derive(Clone, Copy, Debug)]
 pub struct ServeLimits {
