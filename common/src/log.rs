@@ -60,9 +60,9 @@ pub(crate) const NOISY_TARGETS: [&str; 6] =
 
 pub(crate) fn is_noisy(target: &str) -> bool {
     NOISY_TARGETS.iter().any(|noisy| {
-        target == *noisy
-            || target.starts_with(&format!("{noisy}::"))
-            || target.starts_with(&format!("{noisy}_"))
+        target
+            .strip_prefix(noisy)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('_'))
     })
 }
 

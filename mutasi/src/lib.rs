@@ -117,13 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let consumer = spawn_consumer(&settings, datastore.clone(), stats.clone())?;
     let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
 
-    serve::until_shutdown(
-        listener,
-        router,
-        settings.serve.limits(),
-        settings.serve.grace(),
-    )
-    .await?;
+    serve::until_shutdown(listener, router, &settings.serve).await?;
     // Entries read but not yet acknowledged stay pending and are re-read on the next start
     // (or taken over by another replica): nothing is lost, nothing stored twice.
     consumer.abort();

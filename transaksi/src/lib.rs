@@ -93,13 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     let router = application(&settings, datastore);
-    serve::until_shutdown(
-        listener,
-        router,
-        settings.serve.limits(),
-        settings.serve.grace(),
-    )
-    .await?;
+    serve::until_shutdown(listener, router, &settings.serve).await?;
     // Rows the relay had claimed but not marked stay unpublished and are sent again by the
     // next relay: a duplicate at worst, never a loss.
     relay.abort();

@@ -10,7 +10,12 @@ pub mod path;
 pub mod request_log;
 pub mod serve;
 
+use std::time::Duration;
+
+use axum::Router;
 use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::{Value, json};
 
 pub use basic_auth::{Authenticated, require_auth};
 pub use error::{ApiError, ErrorBody, Remark};
@@ -27,4 +32,34 @@ pub async fn method_not_allowed() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "metode HTTP tidak didukung untuk alamat ini",
     )
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operasi",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
+pub async fn healthz() -> axum::Json<Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// What both services' routers end with: `GET /healthz`, the OpenAPI document and its page
+/// (`document`), naming each request's span and metrics after its route pattern, the JSON
+/// 404/405 answers, and, outermost, the request log with its time limit.
+pub fn finish_router<S>(
+    routes: Router<S>,
+    document: utoipa::openapi::OpenApi,
+    request_timeout: Duration,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    routes
+        .route("/healthz", get(healthz))
+        .merge(openapi::routes(document))
+        .route_layer(axum::middleware::from_fn(request_log::tag_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            request_log::RequestTimeout(request_timeout),
+            request_log::log_request,
+        ))
 }

@@ -89,9 +89,9 @@ pub async fn bind(host: &str, port: u16, service: &'static str) -> anyhow::Resul
 pub async fn until_shutdown(
     listener: TcpListener,
     router: Router,
-    limits: ServeLimits,
-    grace: Duration,
+    settings: &ServeArgs,
 ) -> anyhow::Result<()> {
+    let (limits, grace) = (settings.limits(), settings.grace());
     assert!(limits.max_connections >= 1);
     let mut builder = Builder::new(TokioExecutor::new());
     builder

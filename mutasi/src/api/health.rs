@@ -1,5 +1,6 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (its database, the credential table
-//! and Redis answer too), plus the consumer's counters; `GET /metrics` (Prometheus text).
+//! `GET /readyz` (its database, the credential table and Redis answer), plus the consumer's
+//! counters; `GET /metrics` (Prometheus text). `GET /healthz` is the shared one
+//! (`bukubesar_common::http::healthz`).
 
 use std::sync::atomic::Ordering;
 
@@ -7,16 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AppState;
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operasi",
-    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
-}
 
 /// Readiness: its database, the credential table and Redis answer; the consumer's counters.
 #[utoipa::path(get, path = "/readyz", tag = "operasi",

@@ -3,7 +3,8 @@
 //! | route | auth | handler |
 //! |---|---|---|
 //! | `GET /mutasi/{no_rekening}` | Basic | [`mutasi::mutasi`] |
-//! | `GET /healthz`, `GET /readyz` | none | [`health`] |
+//! | `GET /healthz` | none | `bukubesar_common::http::healthz` |
+//! | `GET /readyz` | none | [`health`] |
 //! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
 //! | `GET /openapi.json`, `GET /docs` | none | [`openapi`] (the OpenAPI document, its page) |
 
@@ -19,8 +20,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::get;
 use bukubesar_common::auth::{Authenticator, CredentialStore};
-use bukubesar_common::http::request_log::{self, RequestTimeout};
-use bukubesar_common::http::{method_not_allowed, not_found, require_auth};
+use bukubesar_common::http::require_auth;
 use redis::aio::ConnectionManager;
 
 use crate::app::consumer::ConsumerStats;
@@ -48,18 +48,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             state.authenticator.clone(),
             require_auth,
         ));
-    Router::new()
-        .route("/healthz", get(health::healthz))
+    let routes = Router::new()
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .merge(authenticated)
-        .merge(bukubesar_common::http::openapi::routes(openapi::document()))
-        .route_layer(middleware::from_fn(request_log::tag_route))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            RequestTimeout(request_timeout),
-            request_log::log_request,
-        ))
+        .merge(authenticated);
+    bukubesar_common::http::finish_router(routes, openapi::document(), request_timeout)
         .with_state(state)
 }

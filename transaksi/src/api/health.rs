@@ -1,5 +1,5 @@
-//! `GET /healthz` (the process answers), `GET /readyz` (the database answers too) and
-//! `GET /metrics` (Prometheus text format).
+//! `GET /readyz` (the database answers) and `GET /metrics` (Prometheus text format);
+//! `GET /healthz` is the shared one (`bukubesar_common::http::healthz`).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,13 +10,6 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use bukubesar_common::http::ErrorBody;
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operasi",
-    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
-}
 
 /// Readiness: the database answers too.
 #[utoipa::path(get, path = "/readyz", tag = "operasi",

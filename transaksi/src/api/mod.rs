@@ -6,7 +6,8 @@
 //! | `POST /tabung` | Basic | [`posting::tabung`] |
 //! | `POST /tarik` | Basic | [`posting::tarik`] |
 //! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
-//! | `GET /healthz`, `GET /readyz` | none | [`health`] |
+//! | `GET /healthz` | none | `bukubesar_common::http::healthz` |
+//! | `GET /readyz` | none | [`health`] |
 //! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
 //! | `GET /openapi.json`, `GET /docs` | none | [`openapi`] (the OpenAPI document, its page) |
 
@@ -28,8 +29,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 use bukubesar_common::auth::Authenticator;
-use bukubesar_common::http::request_log::{self, RequestTimeout};
-use bukubesar_common::http::{method_not_allowed, not_found, require_auth};
+use bukubesar_common::http::require_auth;
 
 use crate::datastore::Datastore;
 
@@ -49,20 +49,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             state.authenticator.clone(),
             require_auth,
         ));
-    Router::new()
+    let routes = Router::new()
         .route("/daftar", post(daftar::daftar))
-        .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(authenticated)
-        .merge(bukubesar_common::http::openapi::routes(openapi::document()))
-        .route_layer(middleware::from_fn(request_log::tag_route))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(
-            RequestTimeout(request_timeout),
-            request_log::log_request,
-        ))
+        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
+    bukubesar_common::http::finish_router(routes, openapi::document(), request_timeout)
         .with_state(state)
 }

@@ -20,7 +20,7 @@ use bukubesar_common::http::openapi::BasicAuth;
         posting::tabung,
         posting::tarik,
         saldo::saldo,
-        health::healthz,
+        bukubesar_common::http::healthz,
         health::readyz,
         health::metrics
     ),
