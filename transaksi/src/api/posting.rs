@@ -31,6 +31,40 @@ struct IdempotencyKeyHeader {
     idempotency_key: Option<String>,
 }
 
+/// The answers of `/tabung` and `/tarik`, as documented.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum PostingAnswers {
+    /// Posted; the new saldo
+    #[response(status = 200, headers(
+        ("Idempotent-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same key")
+    ))]
+    Posted(PostingResponse),
+    /// An invalid amount or account; saldo tidak cukup (tarik); the balance would pass its
+    /// maximum (tabung)
+    #[response(status = 400)]
+    Invalid(ErrorBody<'static>),
+    /// Missing or wrong credentials, or the account is locked
+    #[response(status = 401)]
+    Unauthenticated(ErrorBody<'static>),
+    /// Another customer's account
+    #[response(status = 403)]
+    Forbidden(ErrorBody<'static>),
+    /// Body over 16 KiB
+    #[response(status = 413)]
+    TooLarge(ErrorBody<'static>),
+    /// Content-Type is not application/json
+    #[response(status = 415)]
+    NotJson(ErrorBody<'static>),
+    /// The Idempotency-Key was used for a different request
+    #[response(status = 422)]
+    KeyReused(ErrorBody<'static>),
+    /// The database cannot answer now, or the request timed out: retry with the same
+    /// Idempotency-Key
+    #[response(status = 503)]
+    Unavailable(ErrorBody<'static>),
+}
+
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
@@ -42,17 +76,7 @@ static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-rep
     request_body = PostingRequest,
     params(IdempotencyKeyHeader),
     security(("basic" = [])),
-    responses(
-        (status = 200, description = "Posted; the new saldo", body = PostingResponse,
-         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same key"))),
-        (status = 400, description = "Invalid amount or account, or the balance would pass its maximum", body = ErrorBody),
-        (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
-        (status = 403, description = "Another customer's account", body = ErrorBody),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
-        (status = 503, description = "The database cannot answer now, or the request timed out: retry with the same Idempotency-Key", body = ErrorBody),
-    )
+    responses(PostingAnswers)
 )]
 pub async fn tabung(
     State(state): State<AppState>,
@@ -71,17 +95,7 @@ pub async fn tabung(
     request_body = PostingRequest,
     params(IdempotencyKeyHeader),
     security(("basic" = [])),
-    responses(
-        (status = 200, description = "Posted; the new saldo", body = PostingResponse,
-         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same key"))),
-        (status = 400, description = "Invalid amount or account, or saldo tidak cukup", body = ErrorBody),
-        (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
-        (status = 403, description = "Another customer's account", body = ErrorBody),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorBody),
-        (status = 503, description = "The database cannot answer now, or the request timed out: retry with the same Idempotency-Key", body = ErrorBody),
-    )
+    responses(PostingAnswers)
 )]
 pub async fn tarik(
     State(state): State<AppState>,
