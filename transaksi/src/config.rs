@@ -91,6 +91,21 @@ pub struct Settings {
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 
+    /// Group commit: most deposits and withdrawals posted in one database transaction
+    /// (1 = one transaction per request).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096), global = true)]
+    pub batch_max_size: u32,
+
+    /// Group commit: how long a batch waits for more operations after its first, in
+    /// microseconds (0 = take only what is already queued; batches still grow under load
+    /// while the workers are busy).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
+    pub batch_max_wait_us: u64,
+
+    /// Group commit: batches in flight at once, each on its own database connection.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub batch_workers: u32,
+
     /// Idempotency keys are kept at least this long, then removed.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(24..=720), global = true)]
     pub idempotency_retention_hours: u32,
@@ -102,6 +117,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    pub fn group_commit(&self) -> crate::app::group_commit::GroupCommitSettings {
+        crate::app::group_commit::GroupCommitSettings {
+            max_batch_size: self.batch_max_size as usize,
+            max_wait: Duration::from_micros(self.batch_max_wait_us),
+            workers: self.batch_workers as usize,
+        }
+    }
+
     pub fn relay(&self) -> crate::app::relay::RelaySettings {
         crate::app::relay::RelaySettings {
             batch_size: self.relay_batch_size,

@@ -16,6 +16,7 @@ use bukubesar_common::db::DbCredentials;
 use bukubesar_common::http::serve;
 
 use api::AppState;
+use app::group_commit::GroupCommit;
 use bukubesar_common::auth::Authenticator;
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
@@ -35,6 +36,7 @@ pub fn application(settings: &Settings, datastore: Datastore) -> Router {
     let policy = settings.auth.policy();
     let state = AppState {
         authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),
+        group_commit: GroupCommit::start(datastore.clone(), settings.group_commit()),
         datastore,
     };
     api::router(state, settings.serve.request_timeout())

@@ -26,7 +26,7 @@ impl From<AppError> for ApiError {
             AppError::IdempotencyKeyReused => {
                 with_field(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key")
             }
-            AppError::Unavailable(source) => ApiError::unavailable(remark, &source),
+            AppError::Unavailable(source) => ApiError::unavailable(remark, &*source),
             AppError::Internal(source) => ApiError::internal(remark, &source),
         }
     }

@@ -37,6 +37,8 @@ use crate::datastore::Datastore;
 #[derive(Clone)]
 pub struct AppState {
     pub datastore: Datastore,
+    /// The queue deposits and withdrawals are posted through (group commit).
+    pub group_commit: crate::app::group_commit::GroupCommit,
     pub authenticator: Arc<Authenticator>,
 }
 

@@ -115,8 +115,12 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let permintaan = permintaan(headers, body)?;
     let jawaban = match jenis {
-        Jenis::Tabung => tabung::tabung(&state.datastore, &who, permintaan).await?,
-        Jenis::Tarik => tarik::tarik(&state.datastore, &who, permintaan).await?,
+        Jenis::Tabung => {
+            tabung::tabung(&state.datastore, &state.group_commit, &who, permintaan).await?
+        }
+        Jenis::Tarik => {
+            tarik::tarik(&state.datastore, &state.group_commit, &who, permintaan).await?
+        }
     };
     Ok(answer(jawaban))
 }

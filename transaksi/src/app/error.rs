@@ -1,5 +1,7 @@
 //! Every way a request can fail, in business terms. `remark`s are the texts users see.
 
+use std::sync::Arc;
+
 use bukubesar_common::auth::AuthError;
 
 /// The field of a request that failed validation.
@@ -34,7 +36,7 @@ pub enum AppError {
 
     /// The database cannot be reached or is overloaded; nothing was written.
     #[error("layanan sedang tidak tersedia; coba lagi")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] Arc<sqlx::Error>),
 
     /// A failure of our own making. Logged as ERROR; the user sees a generic remark.
     #[error("terjadi kesalahan internal")]
@@ -52,10 +54,17 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        AppError::from(Arc::new(error))
+    }
+}
+
+/// A batch's error is the answer of every operation in it, hence shared.
+impl From<Arc<sqlx::Error>> for AppError {
+    fn from(error: Arc<sqlx::Error>) -> Self {
         if bukubesar_common::db::is_unavailable(&error) {
             AppError::Unavailable(error)
         } else {
-            AppError::Internal(error.into())
+            AppError::Internal(anyhow::Error::new(error))
         }
     }
 }

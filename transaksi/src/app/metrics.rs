@@ -6,6 +6,9 @@
 //! | `transaksi_postings_total` | counter | `jenis` (`tabung`, `tarik`), `hasil` (`posted`, `refused`, `replayed`) |
 //! | `transaksi_posted_amount_rupiah` | histogram | `jenis` (its `_sum` is the money moved) |
 //! | `transaksi_registrations_total` | counter | |
+//! | `transaksi_posting_batches_total` | counter | `hasil` (`committed`, `rolled_back`) |
+//! | `transaksi_posting_batch_size` | histogram | (operations per group-commit transaction) |
+//! | `transaksi_posting_batch_duration_seconds` | histogram | (one batch: begin to commit) |
 //! | `outbox_backlog` | gauge | (rows committed, not yet published; read at scrape time) |
 //! | `outbox_published_total` | counter | |
 //! | `outbox_publish_errors_total` | counter | |
@@ -18,6 +21,9 @@ use crate::datastore::posting::{Jenis, Outcome};
 pub const POSTINGS: &str = "transaksi_postings_total";
 pub const POSTED_AMOUNT: &str = "transaksi_posted_amount_rupiah";
 pub const REGISTRATIONS: &str = "transaksi_registrations_total";
+pub const POSTING_BATCHES: &str = "transaksi_posting_batches_total";
+pub const POSTING_BATCH_SIZE: &str = "transaksi_posting_batch_size";
+pub const POSTING_BATCH_DURATION: &str = "transaksi_posting_batch_duration_seconds";
 pub const OUTBOX_BACKLOG: &str = "outbox_backlog";
 pub const OUTBOX_PUBLISHED: &str = "outbox_published_total";
 pub const OUTBOX_PUBLISH_ERRORS: &str = "outbox_publish_errors_total";
@@ -30,6 +36,19 @@ pub fn describe() {
         "Amounts of committed deposits and withdrawals in rupiah (replays not counted again)"
     );
     ::metrics::describe_counter!(REGISTRATIONS, "Accounts opened");
+    ::metrics::describe_counter!(
+        POSTING_BATCHES,
+        "Group-commit transactions, committed or rolled back"
+    );
+    ::metrics::describe_histogram!(
+        POSTING_BATCH_SIZE,
+        "Deposits and withdrawals per group-commit transaction"
+    );
+    ::metrics::describe_histogram!(
+        POSTING_BATCH_DURATION,
+        ::metrics::Unit::Seconds,
+        "One group-commit transaction, from begin to commit or rollback"
+    );
     ::metrics::describe_gauge!(OUTBOX_BACKLOG, "Committed postings not yet on the stream");
     ::metrics::describe_counter!(OUTBOX_PUBLISHED, "Outbox rows appended to the stream");
     ::metrics::describe_counter!(
@@ -64,6 +83,18 @@ pub fn record(jenis: Jenis, outcome: &Outcome, replayed: bool) {
         let rupiah = posted.nominal.to_f64().unwrap_or(f64::MAX);
         ::metrics::histogram!(POSTED_AMOUNT, "jenis" => jenis).record(rupiah);
     }
+}
+
+/// One group-commit batch of `size` operations that committed or rolled back.
+pub fn posting_batch(size: usize, took: std::time::Duration, committed: bool) {
+    let hasil = if committed {
+        "committed"
+    } else {
+        "rolled_back"
+    };
+    ::metrics::counter!(POSTING_BATCHES, "hasil" => hasil).increment(1);
+    ::metrics::histogram!(POSTING_BATCH_SIZE).record(size as f64);
+    ::metrics::histogram!(POSTING_BATCH_DURATION).record(took.as_secs_f64());
 }
 
 pub fn registered() {

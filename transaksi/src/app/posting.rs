@@ -1,15 +1,19 @@
 //! What deposits and withdrawals share: checking that the request's account is the
-//! authenticated one, the idempotency wrapper, and turning the stored outcome into an answer.
-//! The rules that differ live in [`super::tabung`] and [`super::tarik`].
+//! authenticated one, queueing for group commit with the idempotency key, and turning the
+//! outcome into an answer. The rules that differ live in [`super::tabung`] and
+//! [`super::tarik`].
 
 use bukubesar_common::auth;
+use rust_decimal::Decimal;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{Outcome, PostResult, Posted, Posting};
+use crate::datastore::posting::{Outcome, PostResult, Posted};
 
+use super::batch::{Idempotency, Posting};
+use super::group_commit::GroupCommit;
 use super::idempotency::{self, Key};
 use super::nominal::Nominal;
-use super::{AppError, metrics};
+use super::{AppError, metrics, tabung, tarik};
 
 pub use crate::datastore::posting::Jenis;
 
@@ -40,33 +44,43 @@ pub async fn authorize(
     Ok(auth::authorize(&datastore.credentials(), authenticated, requested).await?)
 }
 
-/// Posts one deposit or withdrawal in one database transaction (balance, journal, outbox and
-/// idempotency record together) and maps the outcome with `reject`, the operation's own rule
-/// for a refused posting.
+/// The balance after applying a deposit or withdrawal of `nominal` to `saldo`, or `None`
+/// when the operation's rule refuses it.
+pub fn apply(jenis: Jenis, saldo: Decimal, nominal: Decimal) -> Option<Decimal> {
+    match jenis {
+        Jenis::Tabung => tabung::apply(saldo, nominal),
+        Jenis::Tarik => tarik::apply(saldo, nominal),
+    }
+}
+
+/// Posts one deposit or withdrawal with the next group-commit batch (balance, journal, outbox
+/// and idempotency record in the batch's one transaction) and maps the outcome with `reject`,
+/// the operation's own answer to a refused posting.
 pub(super) async fn execute(
     datastore: &Datastore,
+    group_commit: &GroupCommit,
     authenticated: &str,
     jenis: Jenis,
     permintaan: Permintaan,
     reject: fn() -> AppError,
 ) -> Result<Jawaban, AppError> {
     authorize(datastore, authenticated, &permintaan.no_rekening).await?;
-    let idempotency = permintaan.idempotency_key.as_ref().map(|key| {
-        (
-            key.as_str(),
-            idempotency::request_fingerprint(jenis, &permintaan.no_rekening, permintaan.nominal),
-        )
+    let idempotency = permintaan.idempotency_key.as_ref().map(|key| Idempotency {
+        key: key.as_str().to_owned(),
+        fingerprint: idempotency::request_fingerprint(
+            jenis,
+            &permintaan.no_rekening,
+            permintaan.nominal,
+        ),
     });
-    let posting = Posting {
-        jenis,
-        no_rekening: &permintaan.no_rekening,
-        nominal: permintaan.nominal.value(),
-    };
-    let result = datastore
-        .post(
-            &posting,
-            idempotency.as_ref().map(|(k, f)| (*k, f.as_slice())),
-        )
+    let result = group_commit
+        .post(Posting {
+            jenis,
+            no_rekening: permintaan.no_rekening,
+            nominal: permintaan.nominal.value(),
+            idempotency,
+            traceparent: None,
+        })
         .await?;
     let (outcome, replayed) = match result {
         PostResult::Fresh(outcome) => (outcome, false),

@@ -2,23 +2,52 @@
 //!
 //! The rule: a withdrawal takes `nominal` from the balance only if the balance covers it
 //! (`saldo >= nominal`); otherwise nothing at all is written and the answer is
-//! "saldo tidak cukup". The check and the debit are a single guarded
-//! `UPDATE ... WHERE saldo >= nominal` in the same statement that writes the journal and outbox
-//! rows (see `datastore::posting`), so concurrent withdrawals can never overdraw: there is no
-//! read-then-write window. The column's `CHECK (saldo >= 0)` is the last line of defence.
+//! "saldo tidak cukup". The rule runs on the balance row while the batch holds its lock
+//! (`SELECT ... FOR UPDATE`, see [`super::batch`]), in arrival order, so concurrent withdrawals
+//! can never overdraw: there is no read-then-write window, within a batch or across batches
+//! and replicas. The column's `CHECK (saldo >= 0)` is the last line of defence.
+
+use rust_decimal::Decimal;
 
 use crate::datastore::Datastore;
 
 use super::AppError;
+use super::group_commit::GroupCommit;
 use super::posting::{self, Jawaban, Jenis, Permintaan};
+
+/// The balance after withdrawing `nominal` from `saldo`, or `None` when it does not cover it.
+pub fn apply(saldo: Decimal, nominal: Decimal) -> Option<Decimal> {
+    debug_assert!(nominal > Decimal::ZERO);
+    (saldo >= nominal).then(|| saldo - nominal)
+}
 
 pub async fn tarik(
     datastore: &Datastore,
+    group_commit: &GroupCommit,
     authenticated: &str,
     permintaan: Permintaan,
 ) -> Result<Jawaban, AppError> {
-    posting::execute(datastore, authenticated, Jenis::Tarik, permintaan, || {
-        AppError::InsufficientBalance
-    })
+    posting::execute(
+        datastore,
+        group_commit,
+        authenticated,
+        Jenis::Tarik,
+        permintaan,
+        || AppError::InsufficientBalance,
+    )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_below_zero() {
+        let d = |s: &str| s.parse::<Decimal>().expect("decimal");
+        assert_eq!(apply(d("10.00"), d("10.00")), Some(Decimal::ZERO));
+        assert_eq!(apply(d("10.00"), d("3.50")), Some(d("6.50")));
+        assert_eq!(apply(d("10.00"), d("10.01")), None);
+        assert_eq!(apply(Decimal::ZERO, d("0.01")), None);
+    }
 }

@@ -1,18 +1,25 @@
-//! The money statements. A deposit or withdrawal is ONE database transaction that updates the
-//! balance, writes the journal row and writes the outbox row; without an idempotency key it is
-//! one single statement (one round trip), with a key the key's record joins the same
-//! transaction.
+//! The money statements. Deposits and withdrawals are committed in batches (group commit, see
+//! `app::group_commit`): ONE database transaction per batch, in this order:
+//!
+//! 1. [`PostingTx::claim_keys`]: insert the batch's idempotency keys, sorted;
+//! 2. [`PostingTx::lock_accounts`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
+//! 3. the app applies the operations in memory, in arrival order;
+//! 4. [`PostingTx::write`]: ONE statement updates every touched balance once and inserts
+//!    every journal row, outbox row and idempotency outcome (`UNNEST` arrays);
+//! 5. [`PostingTx::commit`].
+//!
+//! Keys before accounts, each in a fixed order, is one global lock order for every replica:
+//! two batches can wait for each other but never in a cycle, so group commit adds no deadlock.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use bukubesar_common::trace::Traceparent;
-use tracing::Instrument;
-
 use super::Datastore;
-use crate::app::nominal::max_saldo;
 
 pub use bukubesar_common::event::Jenis;
 
@@ -41,7 +48,7 @@ pub enum Outcome {
     Refused,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostResult {
     /// Executed now.
     Fresh(Outcome),
@@ -51,206 +58,260 @@ pub enum PostResult {
     KeyReused,
 }
 
-/// Journal and outbox rows written from the updated balance row `r`, in the same statement.
-/// Parameters: $1 account, $2 amount, $3 transaction id, $4 jenis code, $5 traceparent.
-macro_rules! journal_and_outbox {
-    () => {
-        ", j AS (
-             INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
-             SELECT $3, no_rekening, $4, $2, saldo, jumlah_transaksi FROM r
-             RETURNING id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
-                       tanggal_transaksi
-         ), o AS (
-             INSERT INTO outbox (event_id, tanggal_transaksi, no_rekening, jenis_transaksi,
-                                 nominal, saldo, urutan_rekening, traceparent)
-             SELECT id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo,
-                    urutan_rekening, $5
-               FROM j
-         )
-         SELECT saldo, urutan_rekening, tanggal_transaksi FROM j"
-    };
+/// A balance row, locked for the batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rekening {
+    pub no_rekening: String,
+    pub saldo: Decimal,
+    /// Committed transactions so far; the next one gets number `jumlah_transaksi + 1`.
+    pub jumlah_transaksi: i64,
 }
 
-/// Deposit: add the amount unless the balance would pass the maximum ($6).
-const TABUNG: &str = concat!(
-    "WITH r AS (
-         UPDATE rekening SET saldo = saldo + $2, jumlah_transaksi = jumlah_transaksi + 1,
-                             diperbarui_pada = now()
-          WHERE no_rekening = $1 AND saldo + $2 <= $6
-      RETURNING no_rekening, saldo, jumlah_transaksi
-     )",
-    journal_and_outbox!()
-);
+/// An idempotency key as the batch claims it.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyClaim<'a> {
+    pub no_rekening: &'a str,
+    pub kunci: &'a str,
+    pub fingerprint: &'a [u8],
+}
 
-/// Withdrawal: subtract the amount only if the balance covers it. The guard and the debit are
-/// one atomic UPDATE; under concurrency PostgreSQL re-checks the guard on the newest row
-/// version after waiting for the row lock, so two withdrawals can never both spend the same
-/// money.
-const TARIK: &str = concat!(
-    "WITH r AS (
-         UPDATE rekening SET saldo = saldo - $2, jumlah_transaksi = jumlah_transaksi + 1,
-                             diperbarui_pada = now()
-          WHERE no_rekening = $1 AND saldo >= $2
-      RETURNING no_rekening, saldo, jumlah_transaksi
-     )",
-    journal_and_outbox!()
-);
+/// A key some earlier transaction committed: the request it was used for, and its outcome
+/// (JSON of [`Outcome`]).
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    pub fingerprint: Vec<u8>,
+    pub outcome: Option<String>,
+}
 
-/// How often a claim is retried when the key's record vanished between the conflicting
-/// insert and the read (removed by the retention sweep in that instant).
-const MAX_CLAIM_ATTEMPTS: usize = 3;
+/// A journal row to write, with the trace context its outbox row carries.
+#[derive(Clone, Debug)]
+pub struct JournalRow<'a> {
+    pub posted: &'a Posted,
+    pub traceparent: Option<&'a str>,
+}
+
+/// A claimed key's outcome, stored in the same transaction as the money.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyOutcome<'a> {
+    pub no_rekening: &'a str,
+    pub kunci: &'a str,
+    pub outcome: &'a str,
+}
+
+/// Claims keys; returns the claimed ones. Waits on the unique index for a key that a concurrent
+/// transaction holds, then either claims it (that one rolled back) or skips it (committed).
+const CLAIM_KEYS: &str = "
+    INSERT INTO idempotensi (no_rekening, kunci, sidik_permintaan)
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[])
+        ON CONFLICT DO NOTHING
+    RETURNING no_rekening, kunci";
+
+const STORED_KEYS: &str = "
+    SELECT i.no_rekening, i.kunci, i.sidik_permintaan, i.hasil
+      FROM idempotensi AS i
+      JOIN UNNEST($1::text[], $2::text[]) AS k(no_rekening, kunci)
+        ON i.no_rekening = k.no_rekening AND i.kunci = k.kunci";
+
+/// Locks in primary-key order (the sort runs below the row locks) and reads the newest
+/// committed balance of each row, plus the time the batch's postings take effect.
+const LOCK_ACCOUNTS: &str = "
+    SELECT no_rekening, saldo, jumlah_transaksi, clock_timestamp()
+      FROM rekening
+     WHERE no_rekening = ANY($1::text[])
+     ORDER BY no_rekening
+       FOR UPDATE";
+
+/// Every write of a batch in one statement. The outbox rows reuse the journal's parameters.
+const WRITE: &str = "
+    WITH r AS (
+        UPDATE rekening AS r
+           SET saldo = u.saldo, jumlah_transaksi = u.jumlah_transaksi, diperbarui_pada = $4
+          FROM UNNEST($1::text[], $2::numeric[], $3::bigint[])
+                   AS u(no_rekening, saldo, jumlah_transaksi)
+         WHERE r.no_rekening = u.no_rekening
+        RETURNING 1
+    ), j AS (
+        INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
+                            tanggal_transaksi)
+        SELECT id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening, $4
+          FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::numeric[], $9::numeric[],
+                      $10::bigint[])
+                   AS t(id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+        RETURNING 1
+    ), o AS (
+        INSERT INTO outbox (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal,
+                            saldo, urutan_rekening, traceparent)
+        SELECT id, $4, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening, traceparent
+          FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::numeric[], $9::numeric[],
+                      $10::bigint[], $11::text[])
+                   AS t(id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
+                        traceparent)
+        RETURNING 1
+    ), i AS (
+        UPDATE idempotensi AS i
+           SET hasil = k.hasil
+          FROM UNNEST($12::text[], $13::text[], $14::text[]) AS k(no_rekening, kunci, hasil)
+         WHERE i.no_rekening = k.no_rekening AND i.kunci = k.kunci
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM j), (SELECT count(*) FROM o),
+           (SELECT count(*) FROM i)";
+
+/// A batch's database transaction. Dropped without [`PostingTx::commit`], it rolls back.
+pub struct PostingTx {
+    tx: Transaction<'static, Postgres>,
+}
 
 impl Datastore {
-    /// Posts a deposit or withdrawal. `idempotency` is `(key, request fingerprint)`. The
-    /// transaction is traced as the span `db.posting`, whose trace context goes into the outbox
-    /// row (so the statement line joins the request's trace). A committed posting wakes the
-    /// outbox relay.
-    pub async fn post(
-        &self,
-        posting: &Posting<'_>,
-        idempotency: Option<(&str, &[u8])>,
-    ) -> Result<PostResult, sqlx::Error> {
-        let span = tracing::info_span!(
-            "db.posting",
-            otel.kind = "client",
-            db.system.name = "postgresql",
-            jenis_transaksi = posting.jenis.code(),
-            idempotent = idempotency.is_some()
-        );
-        let traceparent = Traceparent::of(&span).map(|t| t.to_string());
-        let result = self
-            .post_and_commit(posting, idempotency, traceparent.as_deref())
-            .instrument(span)
-            .await;
-        if let Ok(PostResult::Fresh(Outcome::Posted(_))) = &result {
-            self.outbox_written.notify_one();
-        }
-        result
+    /// Starts a batch's transaction.
+    pub async fn begin_postings(&self) -> Result<PostingTx, sqlx::Error> {
+        Ok(PostingTx {
+            tx: self.pool.begin().await?,
+        })
     }
 
-    /// The posting's one transaction; the caller signals the relay once it has committed.
-    async fn post_and_commit(
-        &self,
-        posting: &Posting<'_>,
-        idempotency: Option<(&str, &[u8])>,
-        traceparent: Option<&str>,
-    ) -> Result<PostResult, sqlx::Error> {
-        let no_rekening = posting.no_rekening;
-        let Some((key, fingerprint)) = idempotency else {
-            let outcome = post_once(&self.pool, posting, traceparent).await?;
-            return Ok(PostResult::Fresh(outcome));
-        };
-        for _ in 0..MAX_CLAIM_ATTEMPTS {
-            let mut tx = self.pool.begin().await?;
-            // Waits on the unique index if a concurrent request holds the same key, then
-            // either claims it (that request rolled back) or finds it taken.
-            let claimed = sqlx::query(
-                "INSERT INTO idempotensi (no_rekening, kunci, sidik_permintaan)
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(no_rekening)
-            .bind(key)
-            .bind(fingerprint)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if claimed {
-                let outcome = post_once(&mut *tx, posting, traceparent).await?;
-                let stored = serde_json::to_string(&outcome)
-                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                sqlx::query(
-                    "UPDATE idempotensi SET hasil = $3 WHERE no_rekening = $1 AND kunci = $2",
-                )
-                .bind(no_rekening)
-                .bind(key)
-                .bind(stored)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(PostResult::Fresh(outcome));
-            }
-            tx.rollback().await?;
-            let existing: Option<(Vec<u8>, Option<String>)> = sqlx::query_as(
-                "SELECT sidik_permintaan, hasil FROM idempotensi
-                  WHERE no_rekening = $1 AND kunci = $2",
-            )
-            .bind(no_rekening)
-            .bind(key)
-            .fetch_optional(&self.pool)
+    /// Wakes the outbox relay: call after a batch that posted something has committed.
+    pub fn outbox_committed(&self) {
+        self.outbox_written.notify_one();
+    }
+}
+
+impl PostingTx {
+    /// Claims `keys` (distinct pairs) in `(no_rekening, kunci)` order; returns one flag per
+    /// key, in the given order: true when this transaction now owns it.
+    pub async fn claim_keys(&mut self, keys: &[KeyClaim<'_>]) -> Result<Vec<bool>, sqlx::Error> {
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_unstable_by_key(|&i| (keys[i].no_rekening, keys[i].kunci));
+        let no_rekening: Vec<&str> = order.iter().map(|&i| keys[i].no_rekening).collect();
+        let kunci: Vec<&str> = order.iter().map(|&i| keys[i].kunci).collect();
+        let fingerprints: Vec<&[u8]> = order.iter().map(|&i| keys[i].fingerprint).collect();
+        let claimed: Vec<(String, String)> = sqlx::query_as(CLAIM_KEYS)
+            .bind(&no_rekening)
+            .bind(&kunci)
+            .bind(&fingerprints)
+            .fetch_all(&mut *self.tx)
             .await?;
-            match existing {
-                None => continue,
-                Some((stored_fingerprint, _)) if stored_fingerprint != fingerprint => {
-                    return Ok(PostResult::KeyReused);
-                }
-                Some((_, Some(stored))) => {
-                    let outcome = serde_json::from_str(&stored)
-                        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                    return Ok(PostResult::Replayed(outcome));
-                }
-                Some((_, None)) => {
-                    // The record and its outcome are written in one transaction, so a
-                    // committed record without an outcome means the schema was tampered with.
-                    return Err(sqlx::Error::Protocol(
-                        "idempotency record committed without an outcome".into(),
-                    ));
-                }
-            }
+        Ok(keys
+            .iter()
+            .map(|key| {
+                claimed
+                    .iter()
+                    .any(|(no, k)| no == key.no_rekening && k == key.kunci)
+            })
+            .collect())
+    }
+
+    /// The committed records of `keys` (`(no_rekening, kunci)`); a key without a record is
+    /// absent from the map.
+    pub async fn stored_keys(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), StoredKey>, sqlx::Error> {
+        let no_rekening: Vec<&str> = keys.iter().map(|k| k.0).collect();
+        let kunci: Vec<&str> = keys.iter().map(|k| k.1).collect();
+        let rows: Vec<(String, String, Vec<u8>, Option<String>)> = sqlx::query_as(STORED_KEYS)
+            .bind(&no_rekening)
+            .bind(&kunci)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(no, kunci, fingerprint, outcome)| {
+                (
+                    (no, kunci),
+                    StoredKey {
+                        fingerprint,
+                        outcome,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Locks the balance rows of `accounts` (any order, duplicates allowed) in primary-key
+    /// order and returns them with the time the batch takes effect. Unregistered accounts are
+    /// missing from the result.
+    pub async fn lock_accounts(
+        &mut self,
+        accounts: &[&str],
+    ) -> Result<(Vec<Rekening>, DateTime<Utc>), sqlx::Error> {
+        let rows: Vec<(String, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(LOCK_ACCOUNTS)
+            .bind(accounts)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let now = match rows.first() {
+            Some(row) => row.3,
+            None => Utc::now(),
+        };
+        let locked = rows
+            .into_iter()
+            .map(|(no_rekening, saldo, jumlah_transaksi, _)| Rekening {
+                no_rekening,
+                saldo,
+                jumlah_transaksi,
+            })
+            .collect();
+        Ok((locked, now))
+    }
+
+    /// Writes the batch in one statement: each changed balance row once (`accounts`), every
+    /// journal and outbox row, every claimed key's outcome. Fails, and the caller rolls back,
+    /// unless exactly that many rows were written.
+    pub async fn write(
+        &mut self,
+        accounts: &[Rekening],
+        journal: &[JournalRow<'_>],
+        outcomes: &[KeyOutcome<'_>],
+        tanggal_transaksi: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let account_ids: Vec<&str> = accounts.iter().map(|a| a.no_rekening.as_str()).collect();
+        let saldo: Vec<Decimal> = accounts.iter().map(|a| a.saldo).collect();
+        let jumlah: Vec<i64> = accounts.iter().map(|a| a.jumlah_transaksi).collect();
+        let ids: Vec<Uuid> = journal.iter().map(|j| j.posted.id).collect();
+        let journal_accounts: Vec<&str> = journal
+            .iter()
+            .map(|j| j.posted.no_rekening.as_str())
+            .collect();
+        let jenis: Vec<&str> = journal.iter().map(|j| j.posted.jenis.code()).collect();
+        let nominal: Vec<Decimal> = journal.iter().map(|j| j.posted.nominal).collect();
+        let saldo_after: Vec<Decimal> = journal.iter().map(|j| j.posted.saldo).collect();
+        let urutan: Vec<i64> = journal.iter().map(|j| j.posted.urutan_rekening).collect();
+        let traceparents: Vec<Option<&str>> = journal.iter().map(|j| j.traceparent).collect();
+        let key_accounts: Vec<&str> = outcomes.iter().map(|o| o.no_rekening).collect();
+        let keys: Vec<&str> = outcomes.iter().map(|o| o.kunci).collect();
+        let stored: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
+        let written: (i64, i64, i64, i64) = sqlx::query_as(WRITE)
+            .bind(&account_ids)
+            .bind(&saldo)
+            .bind(&jumlah)
+            .bind(tanggal_transaksi)
+            .bind(&ids)
+            .bind(&journal_accounts)
+            .bind(&jenis)
+            .bind(&nominal)
+            .bind(&saldo_after)
+            .bind(&urutan)
+            .bind(&traceparents)
+            .bind(&key_accounts)
+            .bind(&keys)
+            .bind(&stored)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let expected = (
+            accounts.len() as i64,
+            journal.len() as i64,
+            journal.len() as i64,
+            outcomes.len() as i64,
+        );
+        if written != expected {
+            return Err(sqlx::Error::Protocol(format!(
+                "batch wrote (balances, journal, outbox, keys) = {written:?}, expected {expected:?}"
+            )));
         }
-        Err(sqlx::Error::Protocol(
-            "idempotency key kept vanishing while being claimed".into(),
-        ))
+        Ok(())
     }
-}
 
-/// One deposit or withdrawal to post.
-#[derive(Debug)]
-pub struct Posting<'a> {
-    pub jenis: Jenis,
-    pub no_rekening: &'a str,
-    pub nominal: Decimal,
-}
-
-/// `traceparent` is stored with the outbox row.
-async fn post_once<'e, E>(
-    executor: E,
-    posting: &Posting<'_>,
-    traceparent: Option<&str>,
-) -> Result<Outcome, sqlx::Error>
-where
-    E: sqlx::PgExecutor<'e>,
-{
-    let Posting {
-        jenis,
-        no_rekening,
-        nominal,
-    } = *posting;
-    let id = Uuid::now_v7();
-    let query = match jenis {
-        Jenis::Tabung => sqlx::query_as(TABUNG),
-        Jenis::Tarik => sqlx::query_as(TARIK),
-    };
-    let mut query = query
-        .bind(no_rekening)
-        .bind(nominal)
-        .bind(id)
-        .bind(jenis.code())
-        .bind(traceparent);
-    if jenis == Jenis::Tabung {
-        query = query.bind(max_saldo());
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
     }
-    let row: Option<(Decimal, i64, DateTime<Utc>)> = query.fetch_optional(executor).await?;
-    Ok(match row {
-        Some((saldo, urutan_rekening, tanggal_transaksi)) => Outcome::Posted(Posted {
-            id,
-            no_rekening: no_rekening.to_owned(),
-            jenis,
-            nominal,
-            saldo,
-            urutan_rekening,
-            tanggal_transaksi,
-        }),
-        None => Outcome::Refused,
-    })
 }

@@ -4,6 +4,7 @@ mod amounts;
 mod auth;
 mod binary;
 mod concurrency;
+mod group_commit;
 mod hostile;
 mod idempotency;
 mod openapi;

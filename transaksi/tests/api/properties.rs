@@ -1,15 +1,20 @@
 //! Property tests of the money rules on the real posting statements (PostgreSQL): for any
-//! sequence of deposits and withdrawals, run one after another or all at once, no balance is
-//! ever negative, no money is created or lost (saldo = posted deposits - posted withdrawals =
-//! the journal's sum), a refused withdrawal is exactly one that the balance did not cover, and
-//! the journal's running saldo and per-account numbers are consistent.
+//! sequence of deposits and withdrawals, run one after another, all in one group-commit batch,
+//! or all at once through the group-commit queue, no balance is ever negative, no money is
+//! created or lost (saldo = posted deposits - posted withdrawals = the journal's sum), a
+//! refused withdrawal is exactly one that the balance did not cover, and the journal's running
+//! saldo and per-account numbers are consistent.
 
 use bukubesar_common::no_rekening;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+use std::time::Duration;
 use transaksi::datastore::Datastore;
 use transaksi::datastore::nasabah::{InsertNasabahError, NasabahBaru};
-use transaksi::datastore::posting::{Jenis, Outcome, PostResult, Posting};
+
+use transaksi::app::batch::{self, Posting};
+use transaksi::app::group_commit::{GroupCommit, GroupCommitSettings};
+use transaksi::datastore::posting::{Jenis, Outcome, PostResult};
 
 use crate::support::{TestApp, spawn_app};
 
@@ -57,20 +62,60 @@ fn rand_suffix() -> u64 {
     u64::from(uuid::Uuid::new_v4().as_u128() as u16 % 1_000)
 }
 
-async fn post(datastore: &Datastore, no: &str, (deposit, cents): Op) -> Outcome {
-    let posting = Posting {
+fn posting(no: &str, (deposit, cents): Op) -> Posting {
+    Posting {
         jenis: if deposit { Jenis::Tabung } else { Jenis::Tarik },
-        no_rekening: no,
+        no_rekening: no.to_owned(),
         nominal: Decimal::new(cents, 2),
-    };
-    match datastore
-        .post(&posting, None)
-        .await
-        .expect("posted or refused")
-    {
+        idempotency: None,
+        traceparent: None,
+    }
+}
+
+fn fresh(result: PostResult) -> Outcome {
+    match result {
         PostResult::Fresh(outcome) => outcome,
         other => panic!("no key, so always fresh: {other:?}"),
     }
+}
+
+/// One operation in a batch of its own.
+async fn post(datastore: &Datastore, no: &str, op: Op) -> Outcome {
+    let mut results = batch::execute(datastore, &[posting(no, op)])
+        .await
+        .expect("posted or refused");
+    assert_eq!(results.len(), 1);
+    fresh(results.remove(0))
+}
+
+/// One operation through the group-commit queue, batched with whatever runs beside it.
+async fn post_queued(group_commit: &GroupCommit, no: &str, op: Op) -> Outcome {
+    fresh(
+        group_commit
+            .post(posting(no, op))
+            .await
+            .expect("posted or refused"),
+    )
+}
+
+/// Sequential model of `operations` from a zero balance: each one's outcome (the saldo after
+/// it, or `None` when refused).
+fn model(operations: &[Op]) -> Vec<Option<Decimal>> {
+    let mut saldo = Decimal::ZERO;
+    operations
+        .iter()
+        .map(|&(deposit, cents)| {
+            let nominal = Decimal::new(cents, 2);
+            if deposit {
+                saldo += nominal;
+            } else if nominal <= saldo {
+                saldo -= nominal;
+            } else {
+                return None;
+            }
+            Some(saldo)
+        })
+        .collect()
 }
 
 /// Saldo, journal sum and journal invariants of `no` as stored.
@@ -140,10 +185,70 @@ fn sequential_postings_follow_the_model_exactly() {
 }
 
 #[test]
+fn one_batch_follows_the_sequential_model_exactly() {
+    let runtime = runtime();
+    let app = runtime.block_on(spawn_app());
+    let datastore = Datastore::new(app.pool.clone());
+    let cases = std::sync::atomic::AtomicU64::new(5_000);
+    let config = ProptestConfig {
+        cases: 32,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(operations in ops(64), split in 0_usize..64)| {
+        let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        runtime.block_on(async {
+            // Two accounts interleaved in one batch: each follows its own model.
+            let first = account(&datastore, case * 2).await;
+            let second = account(&datastore, case * 2 + 1).await;
+            let split = split.min(operations.len());
+            let owner = |i: usize| if i < split { &first } else { &second };
+            let mut order: Vec<usize> = (0..operations.len()).collect();
+            order.sort_by_key(|&i| (i * 7919) % operations.len().max(1));
+            let batch_postings: Vec<Posting> =
+                order.iter().map(|&i| posting(owner(i), operations[i])).collect();
+            let results = batch::execute(&datastore, &batch_postings).await.expect("batch");
+            assert_eq!(results.len(), operations.len());
+            for no in [&first, &second] {
+                let mine: Vec<usize> =
+                    (0..order.len()).filter(|&k| owner(order[k]) == no).collect();
+                let ops_in_order: Vec<Op> = mine.iter().map(|&k| operations[order[k]]).collect();
+                let expected = model(&ops_in_order);
+                let mut posted = 0;
+                for (&k, expected) in mine.iter().zip(&expected) {
+                    match (fresh(results[k].clone()), expected) {
+                        (Outcome::Posted(p), Some(saldo)) => {
+                            posted += 1;
+                            assert_eq!(p.saldo, *saldo, "answered saldo follows the model");
+                            assert_eq!(p.urutan_rekening, posted as i64);
+                            assert_eq!(&p.no_rekening, no);
+                        }
+                        (Outcome::Refused, None) => {}
+                        (got, want) => panic!("operation {k}: got {got:?}, model {want:?}"),
+                    }
+                }
+                let saldo = expected.iter().rev().flatten().next().copied().unwrap_or_default();
+                check_stored(&app, no, saldo, posted).await;
+            }
+        });
+    });
+}
+
+#[test]
 fn concurrent_postings_never_overdraw_or_create_money() {
     let runtime = runtime();
     let app = runtime.block_on(spawn_app());
     let datastore = Datastore::new(app.pool.clone());
+    // Small batches and two workers: the operations below land in several concurrent batches.
+    let group_commit = runtime.block_on(async {
+        GroupCommit::start(
+            datastore.clone(),
+            GroupCommitSettings {
+                max_batch_size: 8,
+                max_wait: Duration::from_micros(200),
+                workers: 2,
+            },
+        )
+    });
     let cases = std::sync::atomic::AtomicU64::new(10_000);
     let config = ProptestConfig {
         cases: 16,
@@ -157,7 +262,7 @@ fn concurrent_postings_never_overdraw_or_create_money() {
                 assert!(matches!(post(&datastore, &no, (true, funding)).await, Outcome::Posted(_)));
             }
             let outcomes = futures::future::join_all(
-                operations.iter().map(|op| post(&datastore, &no, *op)),
+                operations.iter().map(|op| post_queued(&group_commit, &no, *op)),
             )
             .await;
             let mut saldo = Decimal::new(funding, 2);
