@@ -41,7 +41,8 @@ pub struct Summary {
     pub money_ok: bool,
     /// Exact decimals: the sum of every account's expected and actual end balance.
     pub expected_total: String,
-    pub actual_total: String,
+    /// `None` when the balances could not be read.
+    pub actual_total: Option<String>,
     pub money_mismatched_accounts: usize,
     pub money_inconclusive_accounts: usize,
     /// `null` when skipped (--statement-timeout-secs 0).
@@ -160,15 +161,25 @@ impl Summary {
         if let Some(p) = &self.service_time_ms {
             let _ = writeln!(out, "service time ms: {}", p.line());
         }
-        let _ = writeln!(
-            out,
-            "money: {} - expected total {}, actual total {}, {} accounts mismatch, {} inconclusive",
-            if self.money_ok { "OK" } else { "FAILED" },
-            self.expected_total,
-            self.actual_total,
-            self.money_mismatched_accounts,
-            self.money_inconclusive_accounts
-        );
+        match &self.actual_total {
+            Some(actual_total) => {
+                let _ = writeln!(
+                    out,
+                    "money: {} - expected total {}, actual total {actual_total}, {} accounts mismatch, {} inconclusive",
+                    if self.money_ok { "OK" } else { "FAILED" },
+                    self.expected_total,
+                    self.money_mismatched_accounts,
+                    self.money_inconclusive_accounts
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "money: FAILED - the end balances could not be read (expected total {})",
+                    self.expected_total
+                );
+            }
+        }
         match self.statement_ok {
             None => {
                 let _ = writeln!(out, "statement: skipped (--statement-timeout-secs 0)");
@@ -245,7 +256,7 @@ mod tests {
             },
             money_ok: true,
             expected_total: money(Decimal::new(200_000_000_00, 2)),
-            actual_total: money(Decimal::from(200_000_000)),
+            actual_total: Some(money(Decimal::from(200_000_000))),
             money_mismatched_accounts: 0,
             money_inconclusive_accounts: 0,
             statement_ok: None,
