@@ -421,6 +421,7 @@ fn summarize(
             probes: p.probes,
             seen: p.seen,
             not_seen: p.not_seen,
+            polls: p.polls,
             errors: p.errors,
         }),
         ok: failures.is_empty(),

@@ -72,6 +72,8 @@ pub struct ProbeSummary {
     pub probes: u64,
     pub seen: u64,
     pub not_seen: u64,
+    /// Statement reads the probe made (its load on mutasi).
+    pub polls: u64,
     pub errors: u64,
 }
 
@@ -135,16 +137,23 @@ impl Summary {
                 );
             }
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "status: {}   transport errors: {}   (warm-up {:.1} s: {} ops, status {}, transport errors {})",
+            "status: {}   transport errors: {}",
             statuses(&self.status_counts),
-            self.transport_errors,
-            self.warmup.duration_s,
-            self.warmup.ops,
-            statuses(&self.warmup.status_counts),
-            self.warmup.transport_errors
+            self.transport_errors
         );
+        if self.warmup.ops > 0 {
+            let _ = write!(
+                out,
+                "   (warm-up {:.1} s: {} ops, status {}, transport errors {})",
+                self.warmup.duration_s,
+                self.warmup.ops,
+                statuses(&self.warmup.status_counts),
+                self.warmup.transport_errors
+            );
+        }
+        out.push('\n');
         let latency_title = if self.rate_asked.is_some() {
             "latency ms (from intended start)"
         } else {
@@ -202,8 +211,8 @@ impl Summary {
                 .map_or_else(|| "no probe seen".to_owned(), |d| d.line());
             let _ = writeln!(
                 out,
-                "commit-to-statement delay ms: {delay}  ({} probes, {} seen, {} not seen in time, {} errors)",
-                probe.probes, probe.seen, probe.not_seen, probe.errors
+                "commit-to-statement delay ms: {delay}  ({} probes, {} seen, {} not seen in time, {} errors, {} statement polls)",
+                probe.probes, probe.seen, probe.not_seen, probe.errors, probe.polls
             );
         }
         if self.ok {
