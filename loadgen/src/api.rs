@@ -224,6 +224,23 @@ impl Api {
         parse_mutasi_page(&bytes)
     }
 
+    /// How many argon2 PIN verifications transaksi has run (`GET /metrics`, the count of
+    /// `auth_pin_verify_duration_seconds`): compared before and after the load, it shows
+    /// credential-cache misses that would otherwise pass for slow postings. `None` when the
+    /// metrics cannot be read.
+    pub async fn argon2_verifications(&self) -> Option<u64> {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.transaksi))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        prometheus_count(&response.text().await.ok()?, PIN_VERIFY_COUNT)
+    }
+
     /// Sends the request built by `request` until it gets an answer that is not a 5xx, at
     /// most [`ATTEMPTS`] times.
     async fn call(
@@ -252,6 +269,27 @@ impl Api {
             attempt += 1;
         }
     }
+}
+
+const PIN_VERIFY_COUNT: &str = "auth_pin_verify_duration_seconds_count";
+
+/// The sum of the samples named `name` (any labels) in a Prometheus text exposition.
+pub fn prometheus_count(exposition: &str, name: &str) -> Option<u64> {
+    let mut total = None;
+    for line in exposition.lines() {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        let value = match rest.chars().next() {
+            Some('{') => rest.rsplit_once('}').map(|(_, value)| value),
+            Some(' ') => Some(rest),
+            _ => None,
+        };
+        if let Some(count) = value.and_then(|v| v.trim().parse::<f64>().ok()) {
+            *total.get_or_insert(0) += count as u64;
+        }
+    }
+    total
 }
 
 /// A `/mutasi` answer's lines, amounts exact.
@@ -287,6 +325,20 @@ fn lossy(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_counts() {
+        let text = "# HELP x\n\
+            auth_pin_verify_duration_seconds_bucket{le=\"0.1\"} 3\n\
+            auth_pin_verify_duration_seconds_sum 0.5\n\
+            auth_pin_verify_duration_seconds_count 12\n\
+            auth_pin_verify_duration_seconds_count_other 99\n";
+        assert_eq!(prometheus_count(text, PIN_VERIFY_COUNT), Some(12));
+        let labelled = "auth_pin_verify_duration_seconds_count{service=\"a\"} 2\n\
+            auth_pin_verify_duration_seconds_count{service=\"b\"} 3\n";
+        assert_eq!(prometheus_count(labelled, PIN_VERIFY_COUNT), Some(5));
+        assert_eq!(prometheus_count("other_count 1\n", PIN_VERIFY_COUNT), None);
+    }
 
     #[test]
     fn mutasi_pages_parse_exactly() {

@@ -44,6 +44,7 @@
 //! | `status_counts` (`{"200": n, …}`), `transport_errors` | measured phase; `warmup` holds the same for the warm-up |
 //! | `latency_ms`, `service_time_ms` | `{p50, p90, p99, p999, max}`; open loop: from the intended start, and from the actual send (`service_time_ms` is `null` in closed loop) |
 //! | `money_ok`, `expected_total`, `actual_total` (exact decimal strings; `actual_total` is `null` when the balances could not be read), `money_mismatched_accounts`, `money_inconclusive_accounts` | the money check |
+//! | `argon2_verifications_during_load` | PIN verifications transaksi ran during the load (from its `/metrics`; `null` if unreadable): credential-cache misses, which make postings look slow |
 //! | `statement_ok`, `statement_rows_expected`, `statement_rows_found`, `statement_accounts_checked`, `statement_accounts_failed` | the statement check (`null` when skipped) |
 //! | `statement_delay_ms` (`{p50, p99, max}`), `probe` | commit-to-statement delay (`null` when skipped) |
 //! | `ok`, `failures` | the verdict and its reasons |
@@ -90,6 +91,10 @@ use crate::report::{PhaseSummary, ProbeSummary, Summary};
 use crate::schedule::Schedule;
 use crate::verify::StatementReport;
 
+/// transaksi's default `--auth-cache-ttl-secs`: a credential verified longer ago than this
+/// costs an argon2 verification again.
+const SERVER_CACHE_TTL: Duration = Duration::from_secs(300);
+
 fn main() -> ExitCode {
     let Command::Run(args) = Cli::parse().command;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -133,7 +138,20 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     }
 
     // 2. Start snapshot (and the credential cache).
+    let snapshot_started = Instant::now();
     let start = setup::balances(&api, &accounts, "start snapshot").await?;
+    let load_would_end = snapshot_started.elapsed()
+        + match args.total_ops {
+            Some(_) => Duration::ZERO,
+            None => Duration::from_secs(args.warmup_secs + args.duration_secs),
+        };
+    if load_would_end > SERVER_CACHE_TTL {
+        eprintln!(
+            "WARNING: the start snapshot took {:.0} s; with transaksi's default credential-cache TTL of {} s the first accounts' entries expire before the load ends, and their argon2 verifications will be measured (raise transaksi's --auth-cache-ttl-secs, or use fewer accounts; the summary counts them)",
+            snapshot_started.elapsed().as_secs_f64(),
+            SERVER_CACHE_TTL.as_secs()
+        );
+    }
     if statements_on {
         // The probe's first statement read runs argon2 in mutasi: not during the measurement.
         api.mutasi_page(&accounts[probe_index as usize], 1, None)
@@ -195,8 +213,12 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
         None
     };
     eprintln!("{}", describe(&args));
+    let verifications_before = api.argon2_verifications().await;
     let mut load = driver::run(plan, transaksi.clone(), load_targets).await;
     let load_ended = Instant::now();
+    let argon2_during_load = verifications_before
+        .zip(api.argon2_verifications().await)
+        .map(|(before, after)| after.saturating_sub(before));
     let _ = stop_probe.send(true);
     let mut probe = match probe_task {
         Some(task) => Some(task.await.context("the probe task")?),
@@ -261,6 +283,7 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
         probe.as_ref(),
         (expected_total, &money),
         statements.as_ref(),
+        argon2_during_load,
     );
     print!("{}", summary.text());
     if let Some(path) = &args.json {
@@ -308,6 +331,7 @@ fn summarize(
     probe: Option<&ProbeResult>,
     (expected_total, money): (Decimal, &Result<MoneyCheck, String>),
     statements: Option<&StatementReport>,
+    argon2_during_load: Option<u64>,
 ) -> Summary {
     let measured = &load.measured;
     let warmup = &load.warmup;
@@ -411,6 +435,7 @@ fn summarize(
         actual_total: money.as_ref().ok().map(|m| report::money(m.actual_total)),
         money_mismatched_accounts: money.as_ref().map_or(0, |m| m.mismatches.len()),
         money_inconclusive_accounts: money.as_ref().map_or(0, |m| m.inconclusive_accounts),
+        argon2_verifications_during_load: argon2_during_load,
         statement_ok: statements.map(StatementReport::ok),
         statement_rows_expected: statements.map(|s| s.rows_expected),
         statement_rows_found: statements.map(|s| s.rows_found),

@@ -38,6 +38,9 @@ pub struct Summary {
     /// Open loop only.
     pub service_time_ms: Option<Percentiles>,
     pub warmup: PhaseSummary,
+    /// argon2 PIN verifications transaksi ran during the load (its `/metrics`), `None` when
+    /// unreadable. Above 0, credential-cache misses are mixed into the measurement.
+    pub argon2_verifications_during_load: Option<u64>,
     pub money_ok: bool,
     /// Exact decimals: the sum of every account's expected and actual end balance.
     pub expected_total: String,
@@ -170,6 +173,14 @@ impl Summary {
         if let Some(p) = &self.service_time_ms {
             let _ = writeln!(out, "service time ms: {}", p.line());
         }
+        if let Some(n) = self.argon2_verifications_during_load
+            && n > 0
+        {
+            let _ = writeln!(
+                out,
+                "WARNING: transaksi ran {n} argon2 PIN verifications during the load (credential-cache misses, e.g. entries that expired during a long setup); throughput and latency include them"
+            );
+        }
         match &self.actual_total {
             Some(actual_total) => {
                 let _ = writeln!(
@@ -263,6 +274,7 @@ mod tests {
                 status_counts: BTreeMap::new(),
                 transport_errors: 0,
             },
+            argon2_verifications_during_load: Some(0),
             money_ok: true,
             expected_total: money(Decimal::new(200_000_000_00, 2)),
             actual_total: Some(money(Decimal::from(200_000_000))),
@@ -323,6 +335,12 @@ mod tests {
         assert!(text.contains("RESULT spread-open-500: PASS"), "{text}");
         assert!(text.contains("200=4900 400=99"), "{text}");
         assert!(!text.contains("WARNING"), "{text}");
+        s.argon2_verifications_during_load = Some(3);
+        assert!(
+            s.text().contains("WARNING: transaksi ran 3 argon2"),
+            "{}",
+            s.text()
+        );
         s.rate_achieved = Some(300.0);
         s.ok = false;
         s.failures = vec!["2 answers 5xx".into()];
