@@ -49,6 +49,9 @@
 //! | `statement_delay_ms` (`{p50, p99, max}`), `probe` | commit-to-statement delay (`null` when skipped) |
 //! | `ok`, `failures` | the verdict and its reasons |
 //!
+//! When the run stops early (e.g. registration or a balance read of the start snapshot
+//! fails), the JSON file holds only `label`, `ok: false`, `money_ok: false` and `failures`.
+//!
 //! Exit status 0
 //! only when the money check and the statement check (or its skip) pass and there were no
 //! 5xx answers, no transport errors and no unexpected answers (4xx other than "saldo tidak
@@ -107,11 +110,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (json, label) = (args.json.clone(), args.label());
     match runtime.block_on(run(args)) {
         Ok(summary) if summary.ok => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("loadgen: FAIL: {error:#}");
+            let error = format!("{error:#}");
+            eprintln!("loadgen: FAIL: {error}");
+            // Scripts reading --json find a verdict rather than nothing.
+            if let Some(path) = json {
+                let verdict = serde_json::json!({
+                    "label": label,
+                    "ok": false,
+                    "money_ok": false,
+                    "failures": [error],
+                });
+                if let Err(write) = std::fs::write(&path, format!("{verdict:#}\n")) {
+                    eprintln!("loadgen: cannot write {}: {write}", path.display());
+                }
+            }
             ExitCode::FAILURE
         }
     }
