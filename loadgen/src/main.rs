@@ -212,6 +212,8 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
         tarik_percent: args.tarik_percent,
         idempotency_prefix: args.idempotency_keys.then(|| format!("loadgen-{stamp}")),
     };
+    eprintln!("{}", describe(&args));
+    let verifications_before = api.argon2_verifications().await;
     let (stop_probe, probe_stopped) = watch::channel(false);
     let probe_task = if statements_on {
         let probe = Probe {
@@ -229,8 +231,6 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     } else {
         None
     };
-    eprintln!("{}", describe(&args));
-    let verifications_before = api.argon2_verifications().await;
     let mut load = driver::run(plan, transaksi.clone(), load_targets).await;
     let load_ended = Instant::now();
     let argon2_during_load = verifications_before
