@@ -181,7 +181,84 @@ fn timed_out() -> anyhow::Error {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
+
+    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+    fn get(endpoint: &Endpoint) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(Bytes::new()));
+        request
+            .headers_mut()
+            .insert(hyper::header::HOST, endpoint.authority.clone());
+        request
+    }
+
+    async fn listener() -> (TcpListener, Endpoint) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}")).expect("endpoint");
+        (listener, endpoint)
+    }
+
+    /// Reads one request head (these requests have no body).
+    async fn read_head(socket: &mut TcpStream) {
+        let mut seen = Vec::new();
+        let mut buffer = [0_u8; 1024];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = socket.read(&mut buffer).await.expect("read");
+            assert!(n > 0, "the client closed early");
+            seen.extend_from_slice(&buffer[..n]);
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_and_reconnects_after_the_server_closed_an_idle_connection() {
+        let (listener, endpoint) = listener().await;
+        let server = tokio::spawn(async move {
+            // Two connections, one request each, closed after the answer.
+            for _ in 0..2 {
+                let (mut socket, _) = listener.accept().await.expect("accept");
+                read_head(&mut socket).await;
+                socket.write_all(ANSWER).await.expect("write");
+            }
+        });
+        let mut connection = Connection::new(endpoint.clone());
+        for _ in 0..2 {
+            match connection.send(get(&endpoint)).await {
+                Outcome::Answered { status, body } => {
+                    assert_eq!((status, body.as_ref()), (StatusCode::OK, b"ok".as_ref()));
+                }
+                other => panic!("expected an answer, got {other:?}"),
+            }
+            // Let the client see the close, as with a server's idle timeout.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.await.expect("server");
+    }
+
+    #[tokio::test]
+    async fn a_request_without_an_answer_has_an_unknown_outcome() {
+        let (listener, endpoint) = listener().await;
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            read_head(&mut socket).await;
+            drop(socket);
+        });
+        let outcome = Connection::new(endpoint.clone()).send(get(&endpoint)).await;
+        assert!(matches!(outcome, Outcome::Unknown(_)), "{outcome:?}");
+        server.await.expect("server");
+    }
+
+    #[tokio::test]
+    async fn no_server_means_not_sent() {
+        let (listener, endpoint) = listener().await;
+        drop(listener);
+        let outcome = Connection::new(endpoint.clone()).send(get(&endpoint)).await;
+        assert!(matches!(outcome, Outcome::NotSent(_)), "{outcome:?}");
+    }
 
     #[test]
     fn endpoints() {
