@@ -5,6 +5,7 @@
 //! shutdown signal.
 
 pub mod auth;
+pub mod batching;
 pub mod db;
 pub mod event;
 pub mod http;

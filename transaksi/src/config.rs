@@ -117,8 +117,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn group_commit(&self) -> crate::app::group_commit::GroupCommitSettings {
-        crate::app::group_commit::GroupCommitSettings {
+    pub fn group_commit(&self) -> bukubesar_common::batching::BatchSettings {
+        bukubesar_common::batching::BatchSettings {
             max_batch_size: self.batch_max_size as usize,
             max_wait: Duration::from_micros(self.batch_max_wait_us),
             workers: self.batch_workers as usize,

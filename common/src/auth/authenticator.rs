@@ -1,8 +1,10 @@
 //! PIN authentication and brute-force lockout.
 //!
 //! Every request:
-//! 1. reads the account's PIN hash and lock state from the database (one primary-key read), so
-//!    a lock set by any replica applies at once, even to a credential held in the cache;
+//! 1. reads the account's PIN hash and lock state from the database, so a lock set by any
+//!    replica applies at once, even to a credential held in the cache. The read is made after
+//!    the request arrived, but concurrent requests share it: one `= ANY($1)` query per batch
+//!    (`crate::batching`), not one per request;
 //! 2. accepts a credential found in the [`CredentialCache`](super::credential_cache::CredentialCache)
 //!    without running argon2;
 //! 3. otherwise reserves an attempt slot in the database *before* running argon2
@@ -15,14 +17,17 @@
 //! burst of requests from one customer costs one verification, not one each.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use tokio::sync::{OnceCell, Semaphore};
 use tracing::Instrument;
 
 use super::credential_cache::{CredentialCache, Fingerprint};
+use super::store::Kredensial;
 use super::{AuthError, AuthPolicy, CredentialStore, WRONG_CREDENTIALS, is_well_formed_pin};
+use crate::batching::{BatchSettings, Batcher};
 use crate::metrics::{AUTH_FAILURES, AUTH_PIN_VERIFY_DURATION};
 use crate::no_rekening;
 
@@ -38,8 +43,37 @@ pub struct Authenticator {
     store: CredentialStore,
     cache: CredentialCache,
     in_flight: Mutex<HashMap<Fingerprint, Arc<OnceCell<Verdict>>>>,
+    /// Coalesces the per-request credential reads; started at the first request.
+    reader: OnceLock<Batcher<String, CredentialRead>>,
     argon2_permits: Semaphore,
     policy: AuthPolicy,
+}
+
+/// One coalesced credential read's answer for one request.
+type CredentialRead = Result<Option<Kredensial>, Arc<sqlx::Error>>;
+
+/// Credential reads: up to 256 accounts per query, two queries in flight, no waiting for
+/// company (a read only batches what queued while the previous ones ran).
+const CREDENTIAL_READS: BatchSettings = BatchSettings {
+    max_batch_size: 256,
+    max_wait: Duration::ZERO,
+    workers: 2,
+};
+
+async fn read_many(store: &CredentialStore, accounts: Vec<String>) -> Vec<CredentialRead> {
+    let mut unique: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    match store.kredensial_many(&unique).await {
+        Ok(found) => accounts
+            .iter()
+            .map(|no_rekening| Ok(found.get(no_rekening).cloned()))
+            .collect(),
+        Err(error) => {
+            let error = Arc::new(error);
+            accounts.iter().map(|_| Err(error.clone())).collect()
+        }
+    }
 }
 
 impl Authenticator {
@@ -48,6 +82,7 @@ impl Authenticator {
             store,
             cache: CredentialCache::new(policy.cache_capacity, policy.cache_ttl),
             in_flight: Mutex::new(HashMap::new()),
+            reader: OnceLock::new(),
             argon2_permits: Semaphore::new(policy.argon2_max_concurrency.max(1)),
             policy,
         }
@@ -77,7 +112,7 @@ impl Authenticator {
                 remark: WRONG_CREDENTIALS,
             });
         }
-        let Some(kredensial) = self.store.kredensial(no_rekening).await? else {
+        let Some(kredensial) = self.read_kredensial(no_rekening).await? else {
             return Err(AuthError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             });
@@ -117,6 +152,22 @@ impl Authenticator {
             Verdict::WrongPin { locked: false } => Err(AuthError::Unauthenticated {
                 remark: WRONG_CREDENTIALS,
             }),
+        }
+    }
+
+    /// The account's credentials, read after this call started (shared with concurrent
+    /// requests).
+    async fn read_kredensial(&self, no_rekening: &str) -> Result<Option<Kredensial>, AuthError> {
+        let reader = self.reader.get_or_init(|| {
+            let store = self.store.clone();
+            Batcher::start(CREDENTIAL_READS, move |accounts: Vec<String>| {
+                let store = store.clone();
+                async move { read_many(&store, accounts).await }
+            })
+        });
+        match reader.submit(no_rekening.to_owned()).await {
+            Ok(read) => Ok(read?),
+            Err(stopped) => Err(AuthError::Internal(stopped.into())),
         }
     }
 

@@ -96,7 +96,7 @@ pub enum AuthError {
 
     /// The credential database cannot be reached or is overloaded.
     #[error("layanan sedang tidak tersedia; coba lagi")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] std::sync::Arc<sqlx::Error>),
 
     /// A failure of our own making (a stored hash that cannot be parsed, a crashed task).
     #[error("terjadi kesalahan internal")]
@@ -105,10 +105,17 @@ pub enum AuthError {
 
 impl From<sqlx::Error> for AuthError {
     fn from(error: sqlx::Error) -> Self {
+        AuthError::from(std::sync::Arc::new(error))
+    }
+}
+
+/// A coalesced read's error is the answer of every request in its batch, hence shared.
+impl From<std::sync::Arc<sqlx::Error>> for AuthError {
+    fn from(error: std::sync::Arc<sqlx::Error>) -> Self {
         if crate::db::is_unavailable(&error) {
             AuthError::Unavailable(error)
         } else {
-            AuthError::Internal(error.into())
+            AuthError::Internal(anyhow::Error::new(error))
         }
     }
 }

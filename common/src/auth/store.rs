@@ -3,6 +3,7 @@
 //! `terkunci_sampai`; columns written: `gagal_pin`, `terkunci_sampai`. Exactly these are
 //! granted to the role `bukubesar_autentikasi`, which mutasi's database user is a member of.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -14,6 +15,7 @@ pub struct CredentialStore {
 }
 
 /// What authentication needs to know about an account.
+#[derive(Clone)]
 pub struct Kredensial {
     pub pin_hash: String,
     pub gagal_pin: i32,
@@ -49,6 +51,33 @@ impl CredentialStore {
             .bind(no_rekening)
             .fetch_one(&self.pool)
             .await
+    }
+
+    /// The credentials of every registered account among `accounts`, in one query.
+    pub async fn kredensial_many(
+        &self,
+        accounts: &[&str],
+    ) -> Result<HashMap<String, Kredensial>, sqlx::Error> {
+        let rows: Vec<(String, String, i32, bool)> = sqlx::query_as(
+            "SELECT no_rekening, pin_hash, gagal_pin, COALESCE(terkunci_sampai > now(), false)
+               FROM nasabah WHERE no_rekening = ANY($1::text[])",
+        )
+        .bind(accounts)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(no_rekening, pin_hash, gagal_pin, terkunci)| {
+                (
+                    no_rekening,
+                    Kredensial {
+                        pin_hash,
+                        gagal_pin,
+                        terkunci,
+                    },
+                )
+            })
+            .collect())
     }
 
     pub async fn kredensial(&self, no_rekening: &str) -> Result<Option<Kredensial>, sqlx::Error> {

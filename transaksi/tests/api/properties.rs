@@ -12,8 +12,9 @@ use std::time::Duration;
 use transaksi::datastore::Datastore;
 use transaksi::datastore::nasabah::{InsertNasabahError, NasabahBaru};
 
+use bukubesar_common::batching::BatchSettings;
 use transaksi::app::batch::{self, Posting};
-use transaksi::app::group_commit::{GroupCommit, GroupCommitSettings};
+use transaksi::app::group_commit::GroupCommit;
 use transaksi::datastore::posting::{Jenis, Outcome, PostResult};
 
 use crate::support::{TestApp, spawn_app};
@@ -242,7 +243,7 @@ fn concurrent_postings_never_overdraw_or_create_money() {
     let group_commit = runtime.block_on(async {
         GroupCommit::start(
             datastore.clone(),
-            GroupCommitSettings {
+            BatchSettings {
                 max_batch_size: 8,
                 max_wait: Duration::from_micros(200),
                 workers: 2,
