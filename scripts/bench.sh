@@ -522,9 +522,9 @@ load_runs() {
 # ---------------------------------------------------------------------------------------------
 
 if part load || part platform; then
-  say "building transaksi, mutasi and loadgen (release)"
   packages=(-p transaksi -p mutasi)
-  part load && packages+=(-p loadgen)
+  if part load; then packages+=(-p loadgen); fi
+  say "building ${packages[*]} (release)"
   cargo build --release -q "${packages[@]}"
 else
   say "building transaksi (release; its migrations create pgbench's schema)"
