@@ -1,0 +1,391 @@
+//! `loadgen`: the load generator of bukubesar.
+//!
+//! ```text
+//! loadgen run --transaksi http://127.0.0.1:8080 --mutasi http://127.0.0.1:8081 \
+//!     --accounts 1000 --target spread --connections 64 --duration-secs 30 --json out.json
+//! loadgen run --target hot --accounts 1 --rate 2000 --duration-secs 20      # open loop
+//! loadgen run --total-ops 200000 --statement-timeout-secs 0                 # mutasi stopped
+//! ```
+//!
+//! A run goes:
+//!
+//! 1. **Accounts**: registers `--accounts` customers four at a time (argon2 is the server's
+//!    bottleneck) with NIK and phone numbers unique to the run, or reuses the
+//!    `--accounts-file` when it holds enough accounts that still authenticate. Unless the
+//!    statement check is skipped, one more account is registered as the probe.
+//! 2. **Start snapshot**: one `GET /saldo` per account (bounded concurrency). It also puts
+//!    every credential in transaksi's cache, so the load measures postings, not argon2.
+//! 3. **Funding**: every account below `--funding` gets one deposit up to it.
+//! 4. **Load**: `--connections` HTTP/1.1 keep-alive connections (hyper, one task each) post
+//!    deposits and withdrawals (`--tarik-percent`) of 1.00 to 1000.00, on one account
+//!    (`hot`) or spread uniformly. Closed loop by default; open loop with `--rate`, where
+//!    latency counts from each operation's intended start (no coordinated omission) and the
+//!    service time is reported as well. `--warmup-secs` of unmeasured load come first, then
+//!    `--duration-secs` measured; or exactly `--total-ops` operations, all measured. During
+//!    the measured phase a probe deposits 0.01 into its account every ~100 ms and polls
+//!    mutasi every millisecond for the new line: the commit-to-statement delay.
+//! 5. **Money check**: every balance is read again; each must equal its start snapshot plus
+//!    the deposits minus the withdrawals answered 200. An operation without a complete
+//!    answer makes the check inconclusive, which fails it.
+//! 6. **Statement check** (unless `--statement-timeout-secs 0`): for each account with posted
+//!    operations, mutasi's newest lines must be exactly those operations (kind, amount and
+//!    the saldo answered), the line before them must carry the start balance, and each
+//!    line's saldo must follow from the one before. Statements are re-read until they match
+//!    or mutasi had `--statement-timeout-secs` after the load to catch up.
+//!
+//! The summary goes to stdout (progress to stderr), and as JSON to `--json`. Exit status 0
+//! only when the money check and the statement check (or its skip) pass and there were no
+//! 5xx answers, no transport errors and no unexpected answers (4xx other than "saldo tidak
+//! cukup", 200 answers that do not match the request); otherwise 1, with the reasons.
+
+mod api;
+mod cli;
+mod conn;
+mod driver;
+mod latency;
+mod ledger;
+mod ops;
+mod probe;
+mod report;
+mod schedule;
+mod setup;
+mod statement;
+mod verify;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::Engine;
+use clap::Parser;
+use hyper::header::HeaderValue;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::api::{Account, Api};
+use crate::cli::{Cli, Command, RunArgs};
+use crate::conn::Endpoint;
+use crate::driver::{Driven, LoadResult, Mode, Plan, Stop};
+use crate::latency::{DelayPercentiles, Percentiles};
+use crate::ledger::{Ledger, MoneyCheck};
+use crate::probe::{Probe, ProbeResult};
+use crate::report::{PhaseSummary, ProbeSummary, Summary};
+use crate::schedule::Schedule;
+use crate::verify::StatementReport;
+
+fn main() -> ExitCode {
+    let Command::Run(args) = Cli::parse().command;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("loadgen: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(summary) if summary.ok => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("loadgen: FAIL: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<Summary> {
+    let transaksi = Endpoint::parse(&args.transaksi).context("--transaksi")?;
+    let mutasi = Endpoint::parse(&args.mutasi).context("--mutasi")?;
+    let api = Api::new(&transaksi.base_url, &mutasi.base_url)?;
+    let stamp = setup::run_stamp();
+    let statements_on = args.statement_timeout_secs > 0;
+    let statement_timeout = Duration::from_secs(args.statement_timeout_secs);
+    let load_accounts = args.accounts as usize;
+
+    // 1. Accounts (the probe last, not in the accounts file).
+    let mut accounts =
+        setup::accounts(&api, args.accounts, args.accounts_file.as_deref(), stamp).await?;
+    let probe_index = args.accounts;
+    if statements_on {
+        let probe = setup::register_one(&api, stamp, probe_index)
+            .await
+            .context("registering the probe account")?;
+        accounts.push(probe);
+    }
+
+    // 2. Start snapshot (and the credential cache).
+    let start = setup::balances(&api, &accounts, "start snapshot").await?;
+    if statements_on {
+        // The probe's first statement read runs argon2 in mutasi: not during the measurement.
+        api.mutasi_page(&accounts[probe_index as usize], 1, None)
+            .await
+            .context("first statement read of the probe account")?;
+    }
+
+    // 3. Funding.
+    let mut ledger = Ledger {
+        posted: setup::fund(
+            &api,
+            &accounts[..load_accounts],
+            &start[..load_accounts],
+            args.funding,
+            stamp,
+        )
+        .await?,
+        unknown: Vec::new(),
+    };
+
+    // 4. Load, with the probe alongside.
+    let load_targets: Arc<[Driven]> = accounts[..load_accounts]
+        .iter()
+        .map(driven)
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into();
+    let plan = Plan {
+        mode: match args.rate {
+            Some(rate) => Mode::Open(Schedule::new(rate)),
+            None => Mode::Closed,
+        },
+        stop: match args.total_ops {
+            Some(n) => Stop::TotalOps(n),
+            None => Stop::Timed {
+                warmup: Duration::from_secs(args.warmup_secs),
+                measured: Duration::from_secs(args.duration_secs),
+            },
+        },
+        connections: args.connections,
+        target: args.target,
+        tarik_percent: args.tarik_percent,
+        idempotency_prefix: args.idempotency_keys.then(|| format!("loadgen-{stamp}")),
+    };
+    let (stop_probe, probe_stopped) = watch::channel(false);
+    let probe_task = if statements_on {
+        let probe = Probe {
+            transaksi: transaksi.clone(),
+            mutasi: mutasi.clone(),
+            account: driven(&accounts[probe_index as usize])?,
+            index: probe_index,
+            start_after: match plan.stop {
+                Stop::Timed { warmup, .. } => warmup,
+                Stop::TotalOps(_) => Duration::ZERO,
+            },
+            visible_within: statement_timeout,
+        };
+        Some(tokio::spawn(probe::run(probe, probe_stopped)))
+    } else {
+        None
+    };
+    eprintln!("{}", describe(&args));
+    let mut load = driver::run(plan, transaksi.clone(), load_targets).await;
+    let load_ended = Instant::now();
+    let _ = stop_probe.send(true);
+    let mut probe = match probe_task {
+        Some(task) => Some(task.await.context("the probe task")?),
+        None => None,
+    };
+    ledger.absorb(std::mem::take(&mut load.ledger));
+    if let Some(probe) = &mut probe {
+        ledger.absorb(std::mem::take(&mut probe.ledger));
+    }
+    for sample in load
+        .error_samples
+        .iter()
+        .chain(probe.iter().flat_map(|p| &p.error_samples))
+    {
+        eprintln!("  error: {sample}");
+    }
+
+    // 5. Money check.
+    let end = setup::balances(&api, &accounts, "money check").await?;
+    let money = ledger::money_check(&start, &end, &ledger.posted, &ledger.unknown);
+    for mismatch in money.mismatches.iter().take(5) {
+        eprintln!(
+            "  money: account {} expected {} but holds {}",
+            accounts[mismatch.account as usize].no_rekening, mismatch.expected, mismatch.actual
+        );
+    }
+
+    // 6. Statement check.
+    let statements = if statements_on {
+        let report = verify::statements(
+            &api,
+            &accounts,
+            &start,
+            &ledger,
+            load_ended + statement_timeout,
+        )
+        .await;
+        for failure in &report.failures {
+            eprintln!("  statement: {failure}");
+        }
+        Some(report)
+    } else {
+        None
+    };
+
+    let summary = summarize(&args, &load, probe.as_ref(), &money, statements.as_ref());
+    print!("{}", summary.text());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("writing the summary to {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+/// The hot path's view of an account: its number and `Authorization` header.
+fn driven(account: &Account) -> anyhow::Result<Driven> {
+    let credentials = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", account.no_rekening, account.pin));
+    Ok(Driven {
+        no_rekening: account.no_rekening.clone(),
+        authorization: HeaderValue::from_str(&format!("Basic {credentials}"))
+            .context("an Authorization header")?,
+    })
+}
+
+fn describe(args: &RunArgs) -> String {
+    let loop_kind = match args.rate {
+        Some(rate) => format!("open loop at {rate} ops/s"),
+        None => "closed loop".into(),
+    };
+    let length = match args.total_ops {
+        Some(n) => format!("{n} operations"),
+        None => format!(
+            "{} s warm-up + {} s measured",
+            args.warmup_secs, args.duration_secs
+        ),
+    };
+    format!(
+        "load: {loop_kind}, {} connections, target {}, {}% withdrawals, {length} ...",
+        args.connections,
+        args.target.name(),
+        args.tarik_percent
+    )
+}
+
+fn summarize(
+    args: &RunArgs,
+    load: &LoadResult,
+    probe: Option<&ProbeResult>,
+    money: &MoneyCheck,
+    statements: Option<&StatementReport>,
+) -> Summary {
+    let measured = &load.measured;
+    let warmup = &load.warmup;
+    let duration_s = load.measured_duration.as_secs_f64();
+    let open = args.rate.is_some();
+    let mut failures = Vec::new();
+
+    if !money.ok() {
+        if !money.mismatches.is_empty() || money.expected_total != money.actual_total {
+            failures.push(format!(
+                "money check: {} accounts do not hold what the answers said (expected total {}, actual {})",
+                money.mismatches.len(),
+                report::money(money.expected_total),
+                report::money(money.actual_total)
+            ));
+        }
+        if money.inconclusive_accounts > 0 {
+            failures.push(format!(
+                "money check inconclusive: {} accounts had an operation of unknown outcome",
+                money.inconclusive_accounts
+            ));
+        }
+        if money.stray_operations > 0 {
+            failures.push(format!(
+                "money check: {} operations on unknown account indices (a loadgen bug)",
+                money.stray_operations
+            ));
+        }
+    }
+    if let Some(s) = statements
+        && !s.ok()
+    {
+        failures.push(format!(
+            "statement check: {} of {} accounts do not match ({} of {} rows found{})",
+            s.accounts_failed,
+            s.accounts_checked,
+            s.rows_found,
+            s.rows_expected,
+            if s.accounts_skipped > 0 {
+                format!(", {} accounts not checkable", s.accounts_skipped)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let server_errors = warmup.server_errors + measured.server_errors;
+    if server_errors > 0 {
+        failures.push(format!("{server_errors} answers 5xx"));
+    }
+    let transport_errors = warmup.transport_errors + measured.transport_errors;
+    if transport_errors > 0 {
+        failures.push(format!("{transport_errors} transport errors"));
+    }
+    let unexpected = warmup.rejected + measured.rejected + warmup.garbled + measured.garbled;
+    if unexpected > 0 {
+        failures.push(format!(
+            "{unexpected} unexpected answers (4xx other than saldo tidak cukup, or a 200 that does not match the request)"
+        ));
+    }
+    if let Some(p) = probe
+        && p.errors > 0
+    {
+        failures.push(format!(
+            "{} probe errors (5xx, transport or unexpected answers)",
+            p.errors
+        ));
+    }
+
+    let rate_achieved = open.then(|| report::throughput(measured.attempted, duration_s));
+    Summary {
+        label: args.label(),
+        mode: if open { "open" } else { "closed" },
+        target: args.target.name(),
+        accounts: args.accounts,
+        connections: args.connections,
+        rate_asked: args.rate,
+        rate_achieved,
+        ops_missed: open.then_some(load.missed),
+        duration_s,
+        ops_ok: measured.posted,
+        ops_refused: measured.refused,
+        throughput_ops_s: report::throughput(measured.posted + measured.refused, duration_s),
+        status_counts: report::status_counts(&measured.status),
+        transport_errors: measured.transport_errors,
+        latency_ms: Percentiles::of(&load.latency),
+        service_time_ms: load.service_time.as_ref().and_then(Percentiles::of),
+        warmup: PhaseSummary {
+            duration_s: match args.total_ops {
+                Some(_) => 0.0,
+                None => args.warmup_secs as f64,
+            },
+            ops: warmup.attempted,
+            status_counts: report::status_counts(&warmup.status),
+            transport_errors: warmup.transport_errors,
+        },
+        money_ok: money.ok(),
+        expected_total: report::money(money.expected_total),
+        actual_total: report::money(money.actual_total),
+        money_mismatched_accounts: money.mismatches.len(),
+        money_inconclusive_accounts: money.inconclusive_accounts,
+        statement_ok: statements.map(StatementReport::ok),
+        statement_rows_expected: statements.map(|s| s.rows_expected),
+        statement_rows_found: statements.map(|s| s.rows_found),
+        statement_accounts_checked: statements.map(|s| s.accounts_checked),
+        statement_accounts_failed: statements.map(|s| s.accounts_failed),
+        statement_delay_ms: probe.and_then(|p| DelayPercentiles::of(&p.delay)),
+        probe: probe.map(|p| ProbeSummary {
+            probes: p.probes,
+            seen: p.seen,
+            not_seen: p.not_seen,
+            errors: p.errors,
+        }),
+        ok: failures.is_empty(),
+        failures,
+    }
+}
