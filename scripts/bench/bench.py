@@ -96,6 +96,16 @@ def ratio(a, b):
     return a / b
 
 
+def errors_of(summary):
+    """(5xx answers, transport errors) of a loadgen summary, warm-up included."""
+    e5xx = transport = 0
+    for phase in (summary, summary.get("warmup") or {}):
+        counts = phase.get("status_counts") or {}
+        e5xx += sum(n for code, n in counts.items() if str(code).startswith("5"))
+        transport += phase.get("transport_errors") or 0
+    return e5xx, transport
+
+
 def report(rundir):
     rundir = Path(rundir)
     pg = {name: load(rundir / f"{name}.json") for name, _ in PGBENCH_RUNS}
@@ -114,6 +124,7 @@ def report(rundir):
 
     pg_hot, pg_spread = tput(pg["pgbench-hot"]), tput(pg["pgbench-spread"])
     out = []
+    failures = []
     out.append("## Results\n")
     out.append(
         "| run | throughput (ops/s) | p50 | p99 | p99.9 | max (ms) "
@@ -144,9 +155,7 @@ def report(rundir):
             out.append(f"| {title} | {why} | | | | | | | | |")
             continue
         lat = d.get("latency_ms") or {}
-        counts = d.get("status_counts") or {}
-        e5xx = sum(n for code, n in counts.items() if str(code).startswith("5"))
-        transport = d.get("transport_errors", 0)
+        e5xx, transport = errors_of(d)
         money = "OK" if d.get("money_ok") else "**FAILED**"
         st = d.get("statement_ok")
         statements = "skipped" if st is None else ("OK" if st else "**FAILED**")
@@ -159,15 +168,25 @@ def report(rundir):
         else:
             rtext = "—"
         if name == "loadgen-half" and d.get("rate_asked"):
-            title = f"{title} ({num(d['rate_asked'])}/s asked)"
+            title = f"{title} ({num(d['rate_asked'])}/s asked"
+            if d.get("rate_achieved") is not None:
+                title += f", {num(d['rate_achieved'])}/s sent"
+            if d.get("ops_missed"):
+                title += f", {num(d['ops_missed'])} never sent"
+            title += ")"
+        if d.get("failures"):
+            failures.append((title, d["failures"]))
         out.append(
             f"| {title} | {num(tput(d))} | {ms(lat.get('p50'))} | {ms(lat.get('p99'))} "
             f"| {ms(lat.get('p999'))} | {ms(lat.get('max'))} | {e5xx} / {transport} "
             f"| {money} | {statements} | {rtext} |"
         )
     out.append("")
+    for title, reasons in failures:
+        out.append(f"**{title} failed**: " + "; ".join(str(r) for r in reasons))
+        out.append("")
     out.append(
-        "Latency: pgbench, per transaction from its own log (connection to commit); loadgen, "
+        "Errors count the warm-up too. Latency: pgbench, per transaction from its own log (connection to commit); loadgen, "
         "request to response, coordinated-omission corrected in the open-loop run. Refused "
         "withdrawals (balance too low) count as successful operations in both."
     )
@@ -188,6 +207,13 @@ def report(rundir):
             f"tanggal_transaksi): p50 {ms(delay['p50_ms'])} ms, p90 {ms(delay['p90_ms'])} ms, "
             f"p99 {ms(delay['p99_ms'])} ms, max {ms(delay['max_ms'])} ms"
         )
+        probe = (lg["loadgen-half"] or {}).get("statement_delay_ms")
+        if probe:
+            out.append(
+                "  (loadgen's probe in run c, one deposit every ~100 ms seen through mutasi's "
+                "API: " + ", ".join(f"{k} {ms(v)} ms" for k, v in probe.items()
+                                     if isinstance(v, (int, float))) + ")"
+            )
     else:
         out.append("- **statement delay**: not measured")
     out.append("")
@@ -213,11 +239,7 @@ def report(rundir):
                       None if p99 is None else p99 <= 25.0))
     ran = [lg[name] for name, _ in LOADGEN_RUNS if lg[name] is not None]
     if ran and len(ran) == len(LOADGEN_RUNS):
-        errors = sum(
-            sum(n for c, n in (d.get("status_counts") or {}).items() if str(c).startswith("5"))
-            + d.get("transport_errors", 0)
-            for d in ran
-        )
+        errors = sum(sum(errors_of(d)) for d in ran)
         checks = all(d.get("money_ok") and d.get("statement_ok") is not False for d in ran)
         ok = errors == 0 and checks and all(status[n] == 0 for n, _ in LOADGEN_RUNS)
         out.append(target("zero 5xx/transport errors, money and statement checks OK (runs a–d)",
