@@ -180,15 +180,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# in_foreground COMMAND...: runs COMMAND as a background job and waits for it, so a signal to
-# this script is handled at once (and cleanup stops the command).
+# in_foreground OUTPUT COMMAND...: runs COMMAND (stdout and stderr to the file OUTPUT) as a
+# background job and waits for it, so a signal to this script is handled at once (and cleanup
+# stops the command).
 in_foreground() {
-  "$@" &
+  local output="$1"
+  shift
+  "$@" > "$output" 2>&1 &
   CHILD=$!
   local status=0
   wait "$CHILD" || status=$?
   CHILD=""
   return "$status"
+}
+
+# record NAME COMMAND...: notes a command line for the report.
+record() {
+  local name="$1"
+  shift
+  local line="$*"
+  printf -- '- %s: %s%s%s\n' "$name" '`' "${line//$ROOT\//}" '`' >> "$RUN/commands.md"
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -271,10 +282,10 @@ pgbench_run() {
              -D first="$FIRST_ACCOUNT" -D accounts="$accounts"
              -D tabung_percent="$((100 - TARIK_PERCENT))" -D max_saldo="$MAX_SALDO"
              -l --log-prefix "$RUN/$name.tx" -f "$script" "$PGBENCH_DB")
-  echo "${cmd[*]}" > "$RUN/$name.cmd"
+  record "$name" "${cmd[@]}"
   pg_value "$PGBENCH_DB" CHECKPOINT >/dev/null
   say "pgbench $name: ${PGBENCH_SECS}s, $PGBENCH_CLIENTS clients, $accounts account(s), $ops posting(s)/transaction"
-  in_foreground "${cmd[@]}" > "$RUN/$name.txt" 2>&1 ||
+  in_foreground "$RUN/$name.txt" "${cmd[@]}" ||
     { cat "$RUN/$name.txt" >&2; die "pgbench $name failed"; }
   python3 scripts/bench/bench.py pgbench-summary "$name" "$RUN/$name.txt" "$ops" \
     "$(money_check "$PGBENCH_DB")" "$RUN/$name".tx.* > "$RUN/$name.json"
@@ -306,6 +317,7 @@ pgbench_ceiling() {
 # ---------------------------------------------------------------------------------------------
 # 3. The platform
 
+MUTASI_STARTED=""
 T_URL="http://127.0.0.1:$TRANSAKSI_PORT"
 M_URL="http://127.0.0.1:$MUTASI_PORT"
 common=(--db-host "$DB_HOST" --db-port "$DB_PORT" --redis-host 127.0.0.1
@@ -355,9 +367,11 @@ wait_ready() {
 
 start_mutasi() {
   port_free "$MUTASI_PORT" || die "port $MUTASI_PORT is taken (MUTASI_PORT)"
-  "$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --db-name bench_mutasi \
-    --auth-db-name bench_transaksi --consumer bench "${common[@]}" "${mutasi_flags[@]}" \
-    >> "$OUT/mutasi.log" 2>&1 &
+  local cmd=("$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --db-name bench_mutasi
+             --auth-db-name bench_transaksi --consumer bench "${common[@]}" "${mutasi_flags[@]}")
+  [ -n "$MUTASI_STARTED" ] || record mutasi "${cmd[@]}"
+  MUTASI_STARTED=1
+  "${cmd[@]}" >> "$OUT/mutasi.log" 2>&1 &
   MUTASI_PID=$!
 }
 
@@ -365,8 +379,10 @@ stop_mutasi() { stop_pid "$MUTASI_PID"; MUTASI_PID=""; }
 
 start_transaksi() {
   port_free "$TRANSAKSI_PORT" || die "port $TRANSAKSI_PORT is taken (TRANSAKSI_PORT)"
-  "$BIN/transaksi" --host 127.0.0.1 --port "$TRANSAKSI_PORT" --db-name bench_transaksi \
-    "${common[@]}" "${transaksi_flags[@]}" >> "$OUT/transaksi.log" 2>&1 &
+  local cmd=("$BIN/transaksi" --host 127.0.0.1 --port "$TRANSAKSI_PORT"
+             --db-name bench_transaksi "${common[@]}" "${transaksi_flags[@]}")
+  record transaksi "${cmd[@]}"
+  "${cmd[@]}" >> "$OUT/transaksi.log" 2>&1 &
   TRANSAKSI_PID=$!
 }
 
@@ -412,10 +428,10 @@ loadgen_run() {
              --tarik-percent "$TARIK_PERCENT" --connections "$CONNECTIONS"
              --warmup-secs "$WARMUP_SECS" --funding "$FUNDING"
              --json "$RUN/$name.json" --label "$name" "$@" "${loadgen_flags[@]}")
-  echo "${cmd[*]}" > "$RUN/$name.cmd"
+  record "$name" "${cmd[@]}"
   say "loadgen $name: $*"
   local status=0
-  in_foreground "${cmd[@]}" > "$RUN/$name.log" 2>&1 || status=$?
+  in_foreground "$RUN/$name.log" "${cmd[@]}" || status=$?
   echo "$status" > "$RUN/$name.status"
   if [ "$status" != 0 ]; then
     FAILED_RUNS+=("$name")
@@ -440,7 +456,7 @@ backlog_drain() {
   say "stopping mutasi for the backlog"
   stop_mutasi
   loadgen_run loadgen-backlog --target spread --total-ops "$BACKLOG" --statement-timeout-secs 0
-  local load_end waited=0 journal before started now rows elapsed
+  local load_end waited=0 journal before started now rows elapsed first_row first_rows
   load_end="$(now_ns)"
   # The relay publishes the whole backlog to the stream first (mutasi is not involved).
   until [ "$(pg_value bench_transaksi \
@@ -455,8 +471,17 @@ backlog_drain() {
   say "mutasi restarts with $((journal - before)) events to consume"
   started="$(now_ns)"
   start_mutasi
+  if [ "$journal" -le "$before" ]; then
+    say "no backlog to drain"
+    wait_ready mutasi "$MUTASI_PORT" "$MUTASI_PID"
+    return 0
+  fi
+  first_row=""
   while :; do
     rows="$(pg_value bench_mutasi 'SELECT count(*) FROM mutasi')"
+    if [ -z "$first_row" ] && [ "$rows" -gt "$before" ]; then
+      first_row="$(now_ns)"; first_rows="$rows"
+    fi
     [ "$rows" -lt "$journal" ] || break
     now="$(now_ns)"
     [ $(( (now - started) / 1000000000 )) -lt "$DRAIN_TIMEOUT_SECS" ] ||
@@ -464,13 +489,23 @@ backlog_drain() {
     kill -0 "$MUTASI_PID" 2>/dev/null || die "mutasi exited during the drain; see $OUT/mutasi.log"
     sleep 0.1
   done
-  elapsed=$(( $(now_ns) - started ))
-  python3 - "$((journal - before))" "$elapsed" "$relay_wait_ns" > "$RUN/drain.json" <<'PY'
+  now="$(now_ns)"
+  [ -n "$first_row" ] || { first_row="$now"; first_rows="$journal"; }
+  elapsed=$((now - started))
+  python3 - "$((journal - before))" "$elapsed" "$relay_wait_ns" \
+    "$((journal - first_rows))" "$((now - first_row))" "$((first_row - started))" \
+    > "$RUN/drain.json" <<'PY'
 import json, sys
-events, ns, relay_ns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+events, ns, relay_ns, after, after_ns, first_ns = map(int, sys.argv[1:])
 s = ns / 1e9
-print(json.dumps({"events": events, "seconds": s, "events_s": events / s if s else None,
-                  "relay_wait_s": relay_ns / 1e9}))
+print(json.dumps({
+    "events": events, "seconds": s, "events_s": events / s if s else None,
+    "relay_wait_s": relay_ns / 1e9,
+    # From the first poll that saw consumed rows (start-up left out): the steady rate.
+    "first_rows_after_s": first_ns / 1e9,
+    "events_after_first": after,
+    "events_s_after_first": after / (after_ns / 1e9) if after_ns > 0 else None,
+}))
 PY
   say "  drain: $(cat "$RUN/drain.json")"
   wait_ready mutasi "$MUTASI_PORT" "$MUTASI_PID"
@@ -549,13 +584,12 @@ fi
 {
   cat "$RUN/machine.md"
   python3 scripts/bench/bench.py report "$RUN"
-  echo "## Commands"
-  echo
-  for cmd in "$RUN"/*.cmd; do
-    [ -f "$cmd" ] || continue
-    echo "- $(basename "$cmd" .cmd): \`$(sed "s|$ROOT/||g" "$cmd")\`"
-  done
-  echo
+  if [ -s "$RUN/commands.md" ]; then
+    echo "## Commands"
+    echo
+    cat "$RUN/commands.md"
+    echo
+  fi
   echo "Raw files: .local/bench/run-$STAMP/"
 } > "$REPORT"
 cat "$REPORT"

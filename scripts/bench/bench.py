@@ -198,6 +198,12 @@ def report(rundir):
             f"(the relay had published the whole backlog {drain['relay_wait_s']:.1f} s after the "
             f"load ended; measured from mutasi's start, start-up included, polled every 100 ms)"
         )
+        if drain.get("events_s_after_first"):
+            out.append(
+                f"  (the first rows appeared {drain['first_rows_after_s']:.2f} s after the start; "
+                f"from then on {num(drain['events_after_first'])} events at "
+                f"{num(drain['events_s_after_first'])} events/s)"
+            )
     else:
         out.append("- **mutasi backlog drain**: not measured")
     if delay:
