@@ -32,6 +32,8 @@ use crate::ops::{self, Answer, Op};
 use crate::schedule::Schedule;
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Closed loop: pause after a request that could not be sent (e.g. connection refused).
+const NOT_SENT_PAUSE: Duration = Duration::from_millis(100);
 /// Transport error messages kept for the report.
 const KEPT_ERROR_MESSAGES: usize = 5;
 
@@ -319,6 +321,10 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
             Outcome::NotSent(error) => {
                 counts.transport_errors += 1;
                 keep(&mut result.error_samples, || format!("not sent: {error:#}"));
+                if matches!(plan.mode, Mode::Closed) {
+                    // No server to talk to: do not spin (open loop is paced by its schedule).
+                    tokio::time::sleep(NOT_SENT_PAUSE).await;
+                }
             }
             Outcome::Unknown(error) => {
                 counts.transport_errors += 1;

@@ -37,6 +37,8 @@ pub struct ProbeResult {
     pub seen: u64,
     /// Of those, not seen within the time limit.
     pub not_seen: u64,
+    /// Statement reads (mutasi answers one every millisecond or so while a probe waits).
+    pub polls: u64,
     /// 5xx and transport errors, of deposits and polls alike.
     pub errors: u64,
     pub ledger: Ledger,
@@ -62,6 +64,7 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
         probes: 0,
         seen: 0,
         not_seen: 0,
+        polls: 0,
         errors: 0,
         ledger: Ledger::default(),
         error_samples: Vec::new(),
@@ -142,6 +145,7 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, probe.account.authorization.clone());
+            result.polls += 1;
             match mutasi.send(request).await {
                 Outcome::Answered { status, body } if status == StatusCode::OK => {
                     match parse_mutasi_page(&body) {

@@ -41,7 +41,8 @@ pub struct Summary {
     pub money_ok: bool,
     /// Exact decimals: the sum of every account's expected and actual end balance.
     pub expected_total: String,
-    pub actual_total: String,
+    /// `None` when the balances could not be read.
+    pub actual_total: Option<String>,
     pub money_mismatched_accounts: usize,
     pub money_inconclusive_accounts: usize,
     /// `null` when skipped (--statement-timeout-secs 0).
@@ -71,6 +72,8 @@ pub struct ProbeSummary {
     pub probes: u64,
     pub seen: u64,
     pub not_seen: u64,
+    /// Statement reads the probe made (its load on mutasi).
+    pub polls: u64,
     pub errors: u64,
 }
 
@@ -134,16 +137,23 @@ impl Summary {
                 );
             }
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "status: {}   transport errors: {}   (warm-up {:.1} s: {} ops, status {}, transport errors {})",
+            "status: {}   transport errors: {}",
             statuses(&self.status_counts),
-            self.transport_errors,
-            self.warmup.duration_s,
-            self.warmup.ops,
-            statuses(&self.warmup.status_counts),
-            self.warmup.transport_errors
+            self.transport_errors
         );
+        if self.warmup.ops > 0 {
+            let _ = write!(
+                out,
+                "   (warm-up {:.1} s: {} ops, status {}, transport errors {})",
+                self.warmup.duration_s,
+                self.warmup.ops,
+                statuses(&self.warmup.status_counts),
+                self.warmup.transport_errors
+            );
+        }
+        out.push('\n');
         let latency_title = if self.rate_asked.is_some() {
             "latency ms (from intended start)"
         } else {
@@ -160,15 +170,25 @@ impl Summary {
         if let Some(p) = &self.service_time_ms {
             let _ = writeln!(out, "service time ms: {}", p.line());
         }
-        let _ = writeln!(
-            out,
-            "money: {} - expected total {}, actual total {}, {} accounts mismatch, {} inconclusive",
-            if self.money_ok { "OK" } else { "FAILED" },
-            self.expected_total,
-            self.actual_total,
-            self.money_mismatched_accounts,
-            self.money_inconclusive_accounts
-        );
+        match &self.actual_total {
+            Some(actual_total) => {
+                let _ = writeln!(
+                    out,
+                    "money: {} - expected total {}, actual total {actual_total}, {} accounts mismatch, {} inconclusive",
+                    if self.money_ok { "OK" } else { "FAILED" },
+                    self.expected_total,
+                    self.money_mismatched_accounts,
+                    self.money_inconclusive_accounts
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "money: FAILED - the end balances could not be read (expected total {})",
+                    self.expected_total
+                );
+            }
+        }
         match self.statement_ok {
             None => {
                 let _ = writeln!(out, "statement: skipped (--statement-timeout-secs 0)");
@@ -191,8 +211,8 @@ impl Summary {
                 .map_or_else(|| "no probe seen".to_owned(), |d| d.line());
             let _ = writeln!(
                 out,
-                "commit-to-statement delay ms: {delay}  ({} probes, {} seen, {} not seen in time, {} errors)",
-                probe.probes, probe.seen, probe.not_seen, probe.errors
+                "commit-to-statement delay ms: {delay}  ({} probes, {} seen, {} not seen in time, {} errors, {} statement polls)",
+                probe.probes, probe.seen, probe.not_seen, probe.errors, probe.polls
             );
         }
         if self.ok {
@@ -245,7 +265,7 @@ mod tests {
             },
             money_ok: true,
             expected_total: money(Decimal::new(200_000_000_00, 2)),
-            actual_total: money(Decimal::from(200_000_000)),
+            actual_total: Some(money(Decimal::from(200_000_000))),
             money_mismatched_accounts: 0,
             money_inconclusive_accounts: 0,
             statement_ok: None,
