@@ -39,6 +39,8 @@
 #   TRANSAKSI_FLAGS, MUTASI_FLAGS, LOADGEN_FLAGS (none)   extra flags, passed through as words
 #   TRANSAKSI_PORT (18180), MUTASI_PORT (18181), BENCH_REDIS_PORT (6391)
 #   LOG_LEVEL (warning)           the services' log level (their logs: .local/bench/*.log)
+#   BENCH_CHART (0)               1: also a PNG chart of the latency percentiles, next to the
+#                                 report (matplotlib from PyPI, in the venv .local/bench/venv)
 #   DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none): a running
 #   PostgreSQL (scripts/run-local.sh starts one) where DB_USER may create databases.
 #   CARGO_TARGET_DIR (target)
@@ -60,6 +62,7 @@ if [ "$BENCH_QUICK" = 1 ]; then
   BACKLOG="${BACKLOG:-5000}"
 fi
 BENCH_PARTS="${BENCH_PARTS:-pgbench load}"
+BENCH_CHART="${BENCH_CHART:-0}"
 ACCOUNTS="${ACCOUNTS:-10000}"
 FUNDING="${FUNDING:-1000000}"
 TARIK_PERCENT="${TARIK_PERCENT:-30}"
@@ -581,9 +584,28 @@ elif part platform; then
   stop_platform
 fi
 
+CHART=""
+if [ "$BENCH_CHART" = 1 ]; then
+  if [ ! -x "$OUT/venv/bin/python" ] || ! "$OUT/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+    say "installing matplotlib into $OUT/venv"
+    python3 -m venv "$OUT/venv" || apt_install python3-venv
+    [ -x "$OUT/venv/bin/pip" ] || python3 -m venv "$OUT/venv"
+    "$OUT/venv/bin/pip" install -q matplotlib
+  fi
+  if "$OUT/venv/bin/python" scripts/bench/bench.py chart "$RUN" "$OUT/latency-$STAMP.png"; then
+    CHART="latency-$STAMP.png"
+  else
+    say "no chart drawn"
+  fi
+fi
+
 {
   cat "$RUN/machine.md"
   python3 scripts/bench/bench.py report "$RUN"
+  if [ -n "$CHART" ]; then
+    echo "![latency percentiles]($CHART)"
+    echo
+  fi
   if [ -s "$RUN/commands.md" ]; then
     echo "## Commands"
     echo

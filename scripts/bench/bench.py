@@ -6,6 +6,8 @@
       percentiles of every transaction, from pgbench's per-transaction logs (pgbench -l).
   bench.py report RUNDIR
       the results table, the mutasi lines and the targets (Markdown) from RUNDIR's files.
+  bench.py chart RUNDIR PNG
+      the latency percentiles of every run as a bar chart (needs matplotlib).
 """
 
 import json
@@ -264,11 +266,48 @@ def report(rundir):
     print("\n".join(out))
 
 
+def chart(rundir, png):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rundir = Path(rundir)
+    runs = []
+    for name, title in PGBENCH_RUNS + LOADGEN_RUNS:
+        d = load(rundir / f"{name}.json")
+        lat = (d or {}).get("latency_ms") or {}
+        if lat.get("p50") is not None:
+            if name == "pgbench-batch":
+                title += f"\n(per {d['ops_per_tx']}-posting transaction)"
+            runs.append((title, lat))
+    if not runs:
+        sys.exit("no latencies to draw")
+    keys = [("p50", "p50"), ("p99", "p99"), ("p999", "p99.9"), ("max", "max")]
+    width = 0.8 / len(keys)
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    for i, (key, label) in enumerate(keys):
+        xs = [j + (i - (len(keys) - 1) / 2) * width for j in range(len(runs))]
+        ax.bar(xs, [max(lat.get(key) or 0, 0.01) for _, lat in runs], width, label=label)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.axhline(25, color="grey", linestyle="--", linewidth=1)
+    ax.text(len(runs) - 0.5, 25, " 25 ms", va="bottom", ha="right", color="grey")
+    ax.set_xticks(range(len(runs)))
+    ax.set_xticklabels([t for t, _ in runs], rotation=20, ha="right", fontsize=8)
+    ax.set_title(f"bukubesar benchmark {rundir.name.removeprefix('run-')}: latency percentiles")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
 def main(argv):
     if len(argv) >= 6 and argv[1] == "pgbench-summary":
         pgbench_summary(argv[2], argv[3], int(argv[4]), argv[5], argv[6:])
     elif len(argv) == 3 and argv[1] == "report":
         report(argv[2])
+    elif len(argv) == 4 and argv[1] == "chart":
+        chart(argv[2], argv[3])
     else:
         sys.exit(__doc__)
 
