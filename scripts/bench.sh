@@ -569,6 +569,7 @@ else
   cargo build --release -q -p transaksi
 fi
 
+cp /proc/loadavg "$RUN/loadavg-start"
 machine_description > "$RUN/machine.md"
 
 if part pgbench; then
@@ -601,6 +602,13 @@ fi
 
 {
   cat "$RUN/machine.md"
+  echo "Load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)."
+  # Only the start counts: during the run the benchmark itself loads every core.
+  if awk -v cores="$(nproc)" '{ exit !($1 > cores) }' "$RUN/loadavg-start"; then
+    echo "**The machine was busy with other work when the run started (1-minute load average"
+    echo "above the core count): the figures, and the ratios between runs, are not representative.**"
+  fi
+  echo
   python3 scripts/bench/bench.py report "$RUN"
   if [ -n "$CHART" ]; then
     echo "![latency percentiles]($CHART)"
