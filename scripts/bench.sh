@@ -3,8 +3,8 @@
 # .local/bench/report-<UTC timestamp>.md, raw files in .local/bench/run-<timestamp>/):
 #   1. the machine: CPU, cores, memory, kernel, PostgreSQL and its settings, git commit, the
 #      settings of this run;
-#   2. the pgbench ceiling of transaksi's posting SQL (scripts/bench/posting.sql mirrors
-#      TABUNG/TARIK in transaksi/src/datastore/posting.rs) in a fresh database bench_pgbench
+#   2. the pgbench ceiling of one posting per transaction (scripts/bench/posting.sql: the
+#      single-statement posting transaksi used before group commit) in a fresh database bench_pgbench
 #      seeded with ACCOUNTS accounts: one hot account, spread over all accounts, and for
 #      reference the hot account with BATCH_SIZE postings per transaction (pipelined);
 #   3. the platform, release builds, on fresh databases bench_transaksi and bench_mutasi and a

@@ -10,6 +10,7 @@ pub mod db;
 pub mod event;
 pub mod http;
 pub mod log;
+pub mod memory;
 pub mod metrics;
 pub mod no_rekening;
 pub mod retry;

@@ -151,9 +151,10 @@ impl Telemetry {
 /// Longest wait for the last spans at exit.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A service's `main` after parsing its command line: installs logs and traces, runs `run`,
-/// sends the spans still queued (at most [`FLUSH_TIMEOUT`]), and turns the result into the exit
-/// status. `run` reports its own start-up failures (one CRITICAL line).
+/// A service's `main` after parsing its command line: installs logs and traces, fixes the
+/// allocator's mmap threshold ([`crate::memory`]), runs `run`, sends the spans still queued (at
+/// most [`FLUSH_TIMEOUT`]), and turns the result into the exit status. `run` reports its own
+/// start-up failures (one CRITICAL line).
 pub async fn run_service<F>(
     service: &'static str,
     level: LogLevel,
@@ -172,6 +173,7 @@ where
             return std::process::ExitCode::FAILURE;
         }
     };
+    crate::memory::return_large_blocks_to_the_kernel();
     if let Some(endpoint) = &args.otlp_endpoint {
         tracing::info!(otlp_endpoint = %endpoint, service, "exporting traces");
     }

@@ -1,10 +1,12 @@
--- pgbench script: one posting as transaksi executes it without an idempotency key, i.e. ONE
--- statement (balance, journal and outbox in one round trip). :tabung_percent of the postings
+-- pgbench script: the database's ceiling for "one request = one transaction": one posting as
+-- ONE statement (balance, journal and outbox in one round trip), as transaksi executed every
+-- request before group commit. :tabung_percent of the postings
 -- are deposits, the rest withdrawals, on account :first + random(1, :accounts) (accounts=1:
 -- one hot account), amounts 0.01 ... 1000.00.
 --
--- The two statements MIRROR the constants TABUNG and TARIK (with the macro
--- journal_and_outbox!) in transaksi/src/datastore/posting.rs: keep them in sync. Differences
+-- The two statements are the constants TABUNG and TARIK (with the macro journal_and_outbox!)
+-- of transaksi/src/datastore/posting.rs as of commit 738b912, the last single-statement
+-- version; today's batch writes the same rows (transaksi/src/app/batch.rs). Differences
 -- only where pgbench has no equivalent binding: the journal id is gen_random_uuid() (the
 -- service binds a UUIDv7), the jenis code is a literal (the service binds 'C'/'D'), the
 -- traceparent is NULL (the service binds the span's, NULL without tracing).
