@@ -48,6 +48,7 @@
 #                                 report (matplotlib from PyPI, in the venv .local/bench/venv)
 #   DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none): a running
 #   PostgreSQL (scripts/run-local.sh starts one) where DB_USER may create databases.
+#   BENCH_PROFILE (release)       cargo profile of the binaries; dev only to check the script
 #   CARGO_TARGET_DIR (target)
 set -euo pipefail
 
@@ -93,7 +94,15 @@ DB_HOST="${DB_HOST:-127.0.0.1}"
 DB_PORT="${DB_PORT:-5432}"
 export DB_USER="${DB_USER:-postgres}"
 export DB_PASSWORD="${DB_PASSWORD:-}"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+# CI checks that the script runs with the build it already has (BENCH_PROFILE=dev); figures
+# come only from release builds.
+BENCH_PROFILE="${BENCH_PROFILE:-release}"
+case "$BENCH_PROFILE" in
+  release) PROFILE_DIR=release ;;
+  dev) PROFILE_DIR=debug ;;
+  *) die "BENCH_PROFILE must be release or dev" ;;
+esac
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE_DIR"
 
 read -r -a transaksi_flags <<< "$TRANSAKSI_FLAGS"
 read -r -a mutasi_flags <<< "$MUTASI_FLAGS"
@@ -257,7 +266,7 @@ machine_description() {
      ORDER BY name"
   echo
   echo "Settings of this run: BENCH_QUICK=$BENCH_QUICK, BENCH_PARTS=\"$BENCH_PARTS\","
-  echo "ACCOUNTS=$ACCOUNTS, FUNDING=$FUNDING, TARIK_PERCENT=$TARIK_PERCENT,"
+  echo "BENCH_PROFILE=$BENCH_PROFILE, ACCOUNTS=$ACCOUNTS, FUNDING=$FUNDING, TARIK_PERCENT=$TARIK_PERCENT,"
   echo "PGBENCH_SECS=$PGBENCH_SECS, PGBENCH_CLIENTS=$PGBENCH_CLIENTS, PGBENCH_THREADS=$PGBENCH_THREADS,"
   echo "BATCH_SIZE=$BATCH_SIZE, LOAD_SECS=$LOAD_SECS, WARMUP_SECS=$WARMUP_SECS,"
   echo "CONNECTIONS=$CONNECTIONS, BACKLOG=$BACKLOG, STATEMENT_TIMEOUT_SECS=$STATEMENT_TIMEOUT_SECS,"
@@ -571,11 +580,11 @@ load_runs() {
 if part load || part platform; then
   packages=(-p transaksi -p mutasi)
   if part load; then packages+=(-p loadgen); fi
-  say "building ${packages[*]} (release)"
-  cargo build --release -q "${packages[@]}"
+  say "building ${packages[*]} ($BENCH_PROFILE)"
+  cargo build --profile "$BENCH_PROFILE" -q "${packages[@]}"
 else
-  say "building transaksi (release; its migrations create pgbench's schema)"
-  cargo build --release -q -p transaksi
+  say "building transaksi ($BENCH_PROFILE; its migrations create pgbench's schema)"
+  cargo build --profile "$BENCH_PROFILE" -q -p transaksi
 fi
 
 cp /proc/loadavg "$RUN/loadavg-start"

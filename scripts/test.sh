@@ -8,6 +8,8 @@
 #   file's drift tests), the bank invariant under faults (mutasi/tests/chaos.rs),
 #   scripts/smoke-local.sh (the API smoke test, then scripts/schemathesis.sh, against the
 #   platform started without Docker as compose would start it),
+#   scripts/bench.sh at CI size with the debug build (BENCH_QUICK=1 BENCH_PROFILE=dev: the
+#   load generator's money and statement checks against the running platform),
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
 #   (etcd + kube-apiserver, built from Debian sources the first time, ~6 min), the Helm chart
 #   (lint, template, kubernetes-validate, helm install) and the CRD files.
@@ -55,6 +57,9 @@ cargo test -p mutasi --test chaos -- --nocapture
 
 say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
 bash scripts/smoke-local.sh scripts/schemathesis.sh
+
+say "benchmark script at CI size with the debug build (scripts/bench.sh; its checks must pass, its figures mean nothing here)"
+BENCH_QUICK=1 BENCH_PROFILE=dev bash scripts/bench.sh
 
 say "operator, CRD and Helm chart (scripts/test-operator.sh)"
 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" bash scripts/test-operator.sh
