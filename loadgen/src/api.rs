@@ -144,16 +144,11 @@ impl Api {
             })
             .await
             .with_context(|| format!("GET /saldo/{}", account.no_rekening))?;
-        if status != StatusCode::OK {
-            bail!(
-                "GET /saldo/{} answered {status}: {}",
-                account.no_rekening,
-                lossy(&bytes)
-            );
-        }
-        let body: SaldoBody = serde_json::from_slice(&bytes)
-            .with_context(|| format!("reading the /saldo answer {}", lossy(&bytes)))?;
-        decimal_of(body.saldo).ok_or_else(|| anyhow!("saldo {} is not a number", body.saldo))
+        saldo_of(
+            &format!("GET /saldo/{}", account.no_rekening),
+            status,
+            &bytes,
+        )
     }
 
     /// `POST /tabung` with an Idempotency-Key, so a retry cannot post twice. Returns the new
@@ -179,16 +174,11 @@ impl Api {
             })
             .await
             .with_context(|| format!("POST /tabung {nominal} to {}", account.no_rekening))?;
-        if status != StatusCode::OK {
-            bail!(
-                "POST /tabung {nominal} to {} answered {status}: {}",
-                account.no_rekening,
-                lossy(&bytes)
-            );
-        }
-        let body: SaldoBody = serde_json::from_slice(&bytes)
-            .with_context(|| format!("reading the /tabung answer {}", lossy(&bytes)))?;
-        decimal_of(body.saldo).ok_or_else(|| anyhow!("saldo {} is not a number", body.saldo))
+        saldo_of(
+            &format!("POST /tabung {nominal} to {}", account.no_rekening),
+            status,
+            &bytes,
+        )
     }
 
     /// `GET /mutasi/{no_rekening}?limit=&cursor=`: one page, newest first.
@@ -320,6 +310,16 @@ pub fn parse_mutasi_page(bytes: &[u8]) -> anyhow::Result<Page> {
 fn lossy(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]);
     text.into_owned()
+}
+
+/// The `saldo` of a 200 answer to `what`; any other status is an error naming it.
+fn saldo_of(what: &str, status: StatusCode, bytes: &[u8]) -> anyhow::Result<Decimal> {
+    if status != StatusCode::OK {
+        bail!("{what} answered {status}: {}", lossy(bytes));
+    }
+    let body: SaldoBody = serde_json::from_slice(bytes)
+        .with_context(|| format!("reading the answer to {what}: {}", lossy(bytes)))?;
+    decimal_of(body.saldo).ok_or_else(|| anyhow!("saldo {} is not a number", body.saldo))
 }
 
 #[cfg(test)]

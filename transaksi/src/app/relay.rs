@@ -6,7 +6,7 @@
 //! committing into the outbox while the relay retries with exponential backoff. It logs one
 //! WARNING when it starts failing and one INFO when it recovers, then drains the backlog.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bukubesar_common::retry::Outage;
 
@@ -25,19 +25,41 @@ pub struct RelaySettings {
     pub backoff_max: Duration,
 }
 
+/// How far below the highest row it published the relay looks again on every round. A
+/// published row leaves a dead version in the "unpublished" index until vacuum, so a scan from
+/// the start wades through every row published since; rows are numbered when inserted but
+/// commit in any order, so a row numbered below one already published may commit later. It is
+/// found by this margin (more rows than all batches in flight of several replicas hold), or at
+/// the latest by the full scan made every `poll_interval`.
+const RESCAN_MARGIN_ROWS: i64 = 8_192;
+
 /// Runs until the task is dropped.
 pub async fn run(datastore: Datastore, publisher: StreamPublisher, settings: RelaySettings) {
     assert!(settings.batch_size >= 1);
     let mut outage = Outage::new(settings.backoff_min, settings.backoff_max);
     let mut published_total: u64 = 0;
+    let mut highest_published: i64 = 0;
+    let mut next_full_scan = Instant::now();
     loop {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        let scan_from = if started >= next_full_scan {
+            next_full_scan = started + settings.poll_interval;
+            0
+        } else {
+            highest_published.saturating_sub(RESCAN_MARGIN_ROWS)
+        };
         let round = datastore
-            .relay_outbox(&publisher, settings.batch_size)
+            .relay_outbox(&publisher, settings.batch_size, scan_from)
             .await;
-        metrics::relay_round(round.as_ref().ok().copied(), started.elapsed());
+        metrics::relay_round(
+            round.as_ref().ok().map(|(published, _)| *published),
+            started.elapsed(),
+        );
         match round {
-            Ok(published) => {
+            Ok((published, highest)) => {
+                if let Some(highest) = highest {
+                    highest_published = highest_published.max(highest);
+                }
                 published_total += published as u64;
                 if let Some(lasted) = outage.succeeded() {
                     tracing::info!(

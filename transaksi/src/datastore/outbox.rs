@@ -89,29 +89,32 @@ type OutboxRow = (
 );
 
 impl Datastore {
-    /// Publishes up to `limit` of the oldest unpublished rows and returns how many were
-    /// published (0: nothing to do, or every candidate is being published by another relay).
+    /// Publishes up to `limit` of the oldest unpublished rows numbered `scan_from` or above
+    /// and returns how many were published (0: nothing to do, or every candidate is being
+    /// published by another relay) and the highest number published.
     pub async fn relay_outbox(
         &self,
         publisher: &StreamPublisher,
         limit: i64,
-    ) -> Result<usize, RelayError> {
+        scan_from: i64,
+    ) -> Result<(usize, Option<i64>), RelayError> {
         let mut tx = self.pool.begin().await?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT urutan, event_id, no_rekening, jenis_transaksi, nominal, saldo,
                     urutan_rekening, tanggal_transaksi, traceparent
                FROM outbox
-              WHERE dipublikasikan_pada IS NULL
+              WHERE dipublikasikan_pada IS NULL AND urutan >= $2
               ORDER BY urutan
               LIMIT $1
                 FOR UPDATE SKIP LOCKED",
         )
         .bind(limit)
+        .bind(scan_from)
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok((0, None));
         }
         let mut urutan = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
@@ -162,7 +165,7 @@ impl Datastore {
         }
         tx.commit().await?;
         drop(spans);
-        Ok(urutan.len())
+        Ok((urutan.len(), urutan.iter().copied().max()))
     }
 
     /// Rows committed but not yet published.
