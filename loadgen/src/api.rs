@@ -136,6 +136,7 @@ impl Api {
     /// `GET /saldo/{no_rekening}`.
     pub async fn saldo(&self, account: &Account) -> anyhow::Result<Decimal> {
         let url = format!("{}/saldo/{}", self.transaksi, account.no_rekening);
+        let what = format!("GET /saldo/{}", account.no_rekening);
         let (status, bytes) = self
             .call(|| {
                 self.client
@@ -143,12 +144,8 @@ impl Api {
                     .basic_auth(&account.no_rekening, Some(&account.pin))
             })
             .await
-            .with_context(|| format!("GET /saldo/{}", account.no_rekening))?;
-        saldo_of(
-            &format!("GET /saldo/{}", account.no_rekening),
-            status,
-            &bytes,
-        )
+            .with_context(|| what.clone())?;
+        saldo_of(&what, status, &bytes)
     }
 
     /// `POST /tabung` with an Idempotency-Key, so a retry cannot post twice. Returns the new
@@ -163,6 +160,7 @@ impl Api {
             "{{\"no_rekening\":\"{}\",\"nominal\":{}}}",
             account.no_rekening, nominal
         );
+        let what = format!("POST /tabung {nominal} to {}", account.no_rekening);
         let (status, bytes) = self
             .call(|| {
                 self.client
@@ -173,12 +171,8 @@ impl Api {
                     .body(body.clone())
             })
             .await
-            .with_context(|| format!("POST /tabung {nominal} to {}", account.no_rekening))?;
-        saldo_of(
-            &format!("POST /tabung {nominal} to {}", account.no_rekening),
-            status,
-            &bytes,
-        )
+            .with_context(|| what.clone())?;
+        saldo_of(&what, status, &bytes)
     }
 
     /// `GET /mutasi/{no_rekening}?limit=&cursor=`: one page, newest first.

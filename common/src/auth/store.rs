@@ -80,21 +80,6 @@ impl CredentialStore {
             .collect())
     }
 
-    pub async fn kredensial(&self, no_rekening: &str) -> Result<Option<Kredensial>, sqlx::Error> {
-        let row: Option<(String, i32, bool)> = sqlx::query_as(
-            "SELECT pin_hash, gagal_pin, COALESCE(terkunci_sampai > now(), false)
-               FROM nasabah WHERE no_rekening = $1",
-        )
-        .bind(no_rekening)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(pin_hash, gagal_pin, terkunci)| Kredensial {
-            pin_hash,
-            gagal_pin,
-            terkunci,
-        }))
-    }
-
     /// Reserves one PIN-verification slot and returns the PIN hash to verify against, or
     /// `None` when the account is locked or all `max_failures` slots are taken. An expired lock
     /// is cleared here and the count starts again at this attempt.
