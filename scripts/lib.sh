@@ -17,3 +17,11 @@ newest_pg_bin() {
   find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/initdb' -printf '%h\n' 2>/dev/null |
     sort -V | tail -n 1
 }
+
+# docker: the container engine's own client. Debian's docker.io installs it as /usr/bin/docker;
+# a different client earlier on PATH (some machines carry a newer one without buildx) cannot
+# use the engine's BuildKit, which the project's Dockerfile needs (build secrets).
+docker() {
+  if [ -x /usr/bin/docker ]; then DOCKER_BUILDKIT=1 /usr/bin/docker "$@"
+  else DOCKER_BUILDKIT=1 command docker "$@"; fi
+}

@@ -8,6 +8,10 @@
 #   file's drift tests), the bank invariant under faults (mutasi/tests/chaos.rs),
 #   scripts/smoke-local.sh (the API smoke test, then scripts/schemathesis.sh, against the
 #   platform started without Docker as compose would start it),
+#   scripts/compose-e2e.sh (the images built from the Dockerfile on air-gapped base images,
+#   docker compose up, smoke test, a trace across both services, kill -9 of transaksi under
+#   load, down/up with the volumes kept, non-root and read-only containers; it starts dockerd
+#   when none runs and stops it afterwards),
 #   scripts/bench.sh at CI size with the debug build (BENCH_QUICK=1 BENCH_PROFILE=dev: the
 #   load generator's money and statement checks against the running platform),
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
@@ -38,7 +42,8 @@ fi
 
 say "shellcheck"
 command -v shellcheck >/dev/null || apt_install shellcheck
-shellcheck -x scripts/*.sh .ci/run
+mapfile -t shell_scripts < <(find scripts airgap -name "*.sh" -type f | sort)
+shellcheck -x "${shell_scripts[@]}" scripts/docker/runc-oomclamp .ci/run
 
 say "container files (scripts/check-containers.sh)"
 bash scripts/check-containers.sh
@@ -57,6 +62,9 @@ cargo test -p mutasi --test chaos -- --nocapture
 
 say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
 bash scripts/smoke-local.sh scripts/schemathesis.sh
+
+say "the platform in real containers (scripts/compose-e2e.sh: images built from the Dockerfile, docker compose up, smoke, trace, kill -9, restart)"
+bash scripts/compose-e2e.sh
 
 say "benchmark script at CI size with the debug build (scripts/bench.sh; its checks must pass, its figures mean nothing here)"
 BENCH_QUICK=1 BENCH_PROFILE=dev bash scripts/bench.sh

@@ -4,7 +4,8 @@
 //! it is handed is one the binary reads (its `config::ENVIRONMENT` list or a flag's clap `env`),
 //! the hosts in its flags are services of the file, its credentials are the ones PostgreSQL and
 //! Redis are started with, and `.env.example` provides every `${VAR}` the file uses. Also the
-//! Dockerfiles the file builds: the binary, port and probe they bake in.
+//! Dockerfile the file builds: the stage of each binary, the port and probe it bakes in, and a
+//! build context that holds every workspace member.
 //! (operator/tests/compose.rs checks the other half: images, init script and Redis flags
 //! against the operator.) mutasi's tests see both command lines: transaksi is a dev-dependency.
 
@@ -39,6 +40,7 @@ struct Service {
 struct Build {
     context: String,
     dockerfile: String,
+    target: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,20 +281,34 @@ fn check_service(
         build.context, ".",
         "{name}: the workspace is the build context"
     );
-    assert_eq!(build.dockerfile, format!("{name}/Dockerfile"));
+    assert_eq!(
+        build.dockerfile, "Dockerfile",
+        "{name}: one Dockerfile for the workspace"
+    );
+    assert_eq!(
+        build.target.as_deref(),
+        Some(name),
+        "{name}: its own runtime stage"
+    );
     let dockerfile = read(&build.dockerfile);
+    let runtime = stage(&dockerfile, name);
     for needed in [
         format!("ENTRYPOINT [\"/usr/local/bin/{name}\"]"),
-        format!("target/release/{name} /out/{name}"),
-        "target/release/bukubesar-healthcheck /out/bukubesar-healthcheck".to_owned(),
+        format!("COPY --from=build /out/{name} /out/bukubesar-healthcheck /usr/local/bin/"),
         format!("EXPOSE {}", parsed.port),
         format!("\"{url}\"]"),
         "USER 65532:65532".to_owned(),
     ] {
         assert!(
-            dockerfile.contains(&needed),
-            "{}: expected {needed:?}",
-            build.dockerfile
+            runtime.contains(&needed),
+            "Dockerfile, stage {name}: expected {needed:?}"
+        );
+    }
+    let build_stage = stage(&dockerfile, "build");
+    for binary in [name, "bukubesar-healthcheck"] {
+        assert!(
+            build_stage.contains(&format!("target/release/{binary}")),
+            "Dockerfile, stage build: does not install target/release/{binary}"
         );
     }
     assert!(
@@ -309,6 +325,21 @@ fn check_service(
         Some("build"),
         "{name}: built from these sources, never pulled under the same name"
     );
+}
+
+/// The lines of the Dockerfile stage `FROM ... AS name`, up to the next `FROM`.
+fn stage(dockerfile: &str, name: &str) -> String {
+    let header = format!(" AS {name}");
+    let mut lines = dockerfile
+        .lines()
+        .skip_while(|l| !(l.starts_with("FROM ") && l.ends_with(&header)));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("Dockerfile has no stage {name}"));
+    std::iter::once(first)
+        .chain(lines.take_while(|l| !l.starts_with("FROM ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn argv(name: &str, svc: &Service) -> Vec<String> {
@@ -535,6 +566,70 @@ fn data_lives_in_named_volumes() {
             service(&compose, svc).ports.is_empty(),
             "{svc} is not published"
         );
+    }
+}
+
+/// The Dockerfile copies the whole workspace behind .dockerignore (so that a member added later
+/// is built without editing it): no member, manifest, lock file or migration may be excluded.
+#[test]
+fn build_context_holds_every_workspace_member() {
+    let manifest = read("Cargo.toml");
+    let members_line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members"))
+        .expect("Cargo.toml lists the workspace members on one line");
+    let members: Vec<&str> = members_line.split('"').skip(1).step_by(2).collect();
+    assert!(members.len() >= 4, "workspace members: {members:?}");
+    let excluded: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_start_matches('/').trim_end_matches('/').to_owned())
+        .collect();
+    let dockerfile = read("Dockerfile");
+    assert!(
+        stage(&dockerfile, "planner").contains("COPY . .")
+            && stage(&dockerfile, "build").contains("COPY . ."),
+        "the planner and build stages copy the whole context"
+    );
+    let needed =
+        members
+            .iter()
+            .copied()
+            .chain(["Cargo.toml", "Cargo.lock", "migrations", "compose"]);
+    for path in needed {
+        for pattern in &excluded {
+            let pattern = pattern.trim_start_matches("**/");
+            let hit = path
+                .split('/')
+                .scan(String::new(), |prefix, part| {
+                    if !prefix.is_empty() {
+                        prefix.push('/');
+                    }
+                    prefix.push_str(part);
+                    Some(prefix.clone())
+                })
+                .any(|prefix| glob(pattern, &prefix));
+            assert!(
+                !hit,
+                ".dockerignore entry {pattern:?} keeps {path} out of the build"
+            );
+        }
+    }
+}
+
+/// `*` matches any run of characters but `/`; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .take_while(|&i| !rest[..i].contains('/'))
+                .any(|i| rest.is_char_boundary(i) && glob(tail, &rest[i..]))
+        }
     }
 }
 
