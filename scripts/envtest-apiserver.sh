@@ -28,8 +28,6 @@ ENVTEST_BIN="${ENVTEST_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/envtest-bin}"
 API_PORT="${API_PORT:-17443}"
 ETCD_PORT="${ETCD_PORT:-13379}"
 ETCD_PEER_PORT="${ETCD_PEER_PORT:-13380}"
-K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"   # Debian bookworm source package version
-K8S_TREE="kubernetes-1.20.2"
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,57 +39,15 @@ ensure_debs() {
   command -v etcd    >/dev/null || need+=(etcd-server)
   command -v openssl >/dev/null || need+=(openssl)
   command -v curl    >/dev/null || need+=(curl)
-  if [ ! -x "$ENVTEST_BIN/kube-apiserver" ]; then
-    command -v go    >/dev/null || need+=(golang-go)
-    command -v rsync >/dev/null || need+=(rsync)
-    command -v jq    >/dev/null || need+=(jq)
-    # k8s 1.20 vendors modern-go/reflect2 v1.0.1, which crashes ("fatal error: fault" in
-    # mapiterinit) when built with Go >= 1.18; Debian ships the fixed v1.0.2 source.
-    [ -d /usr/share/gocode/src/github.com/modern-go/reflect2 ] || need+=(golang-github-modern-go-reflect2-dev)
-  fi
   if [ "${#need[@]}" -gt 0 ]; then
     log "apt-get install ${need[*]}"
     apt_install "${need[@]}"
   fi
 }
 
+# kube-apiserver from Debian's kubernetes source package (scripts/kube-binaries.sh, cached)
 build_apiserver() {
-  [ -x "$ENVTEST_BIN/kube-apiserver" ] && return 0
-  local b="$ENVTEST_BIN/build"
-  mkdir -p "$b/apt/lists/partial" "$b/apt/cache/archives/partial" "$b/apt/sources.d"
-  # A private apt config with deb-src entries derived from the machine's own Debian sources,
-  # so the system's apt setup is untouched and no mirror is hard-coded here.
-  local src
-  for src in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$src" ] && sed 's/^Types:.*/Types: deb-src/' "$src" > "$b/apt/sources.d/$(basename "$src")"
-  done
-  if [ -f /etc/apt/sources.list ]; then
-    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > "$b/apt/sources.d/list.list"
-  fi
-  local aptopts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$b/apt/sources.d"
-                 -o "Dir::State::Lists=$b/apt/lists" -o "Dir::Cache=$b/apt/cache")
-  if [ ! -d "$b/$K8S_TREE" ]; then
-    log "fetching Debian source package kubernetes=$K8S_SRC_VERSION (34 MB)"
-    apt-get "${aptopts[@]}" update -qq
-    (cd "$b" && apt-get "${aptopts[@]}" source --download-only -qq "kubernetes=$K8S_SRC_VERSION" 2>/dev/null)
-    tar -xzf "$b"/kubernetes_*.orig.tar.gz -C "$b"
-    # swap in reflect2 v1.0.2 (Go 1.18+ compatible); vendor/modules.txt may keep saying v1.0.1
-    local r="$b/$K8S_TREE/vendor/github.com/modern-go/reflect2"
-    find "$r" -maxdepth 1 -type f \( -name '*.go' -o -name '*.s' \) -delete
-    cp /usr/share/gocode/src/github.com/modern-go/reflect2/*.go \
-       /usr/share/gocode/src/github.com/modern-go/reflect2/*.s "$r/"
-  fi
-  log "building kube-apiserver (make WHAT=cmd/kube-apiserver) -- takes several minutes on 2 cores"
-  (
-    cd "$b/$K8S_TREE"
-    export GOCACHE="$b/gocache" GOPATH="$b/gopath" CGO_ENABLED=0 \
-           KUBE_GIT_VERSION=v1.20.2 KUBE_GIT_TREE_STATE=clean \
-           KUBE_GIT_COMMIT=faecb196815e248d3ecfb03c680a4507229c2a56
-    make WHAT=cmd/kube-apiserver > "$b/build.log" 2>&1 || { tail -30 "$b/build.log" >&2; exit 1; }
-  )
-  mkdir -p "$ENVTEST_BIN"
-  cp "$b/$K8S_TREE/_output/bin/kube-apiserver" "$ENVTEST_BIN/kube-apiserver"
-  [ "${KEEP_BUILD_TREE:-0}" = 1 ] || rm -rf "${b:?}/$K8S_TREE" "${b:?}/gocache" "${b:?}/gopath"
+  ENVTEST_BIN=$(KUBE_BIN="$ENVTEST_BIN" bash "$(dirname "${BASH_SOURCE[0]}")/kube-binaries.sh" apiserver)
 }
 
 gen_certs() {

@@ -10,8 +10,11 @@
 #   platform started without Docker as compose would start it),
 #   scripts/compose-e2e.sh (the images built from the Dockerfile on air-gapped base images,
 #   docker compose up, smoke test, a trace across both services, kill -9 of transaksi under
-#   load, down/up with the volumes kept, non-root and read-only containers; it starts dockerd
-#   when none runs and stops it afterwards),
+#   load, down/up with the volumes kept, non-root and read-only containers),
+#   the operator on a real one-node Kubernetes (scripts/cluster/up.sh builds and starts it,
+#   scripts/cluster/e2e.sh: helm install, a LedgerDeployment Ready with real pods, smoke test,
+#   pod deletions, scaling, credential rotation, leader change, deletion; then down.sh);
+#   dockerd is started for these when none runs, and stopped at the end,
 #   scripts/bench.sh at CI size with the debug build (BENCH_QUICK=1 BENCH_PROFILE=dev: the
 #   load generator's money and statement checks against the running platform),
 #   and scripts/test-operator.sh: the operator's tests against a real Kubernetes API server
@@ -63,8 +66,29 @@ cargo test -p mutasi --test chaos -- --nocapture
 say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
 bash scripts/smoke-local.sh scripts/schemathesis.sh
 
+# One Docker engine for the container and cluster tests: started here when none runs (and
+# then stopped at the end), so both share its images and build cache.
+ENGINE_STARTED=0
+CLUSTER_STARTED=0
+stop_runtime() {
+  if [ "$CLUSTER_STARTED" = 1 ]; then bash scripts/cluster/down.sh || true; fi
+  if [ "$ENGINE_STARTED" = 1 ]; then bash scripts/docker-engine.sh stop || true; fi
+}
+trap stop_runtime EXIT
+if [ "$(bash scripts/docker-engine.sh status)" = stopped ]; then ENGINE_STARTED=1; fi
+bash scripts/docker-engine.sh start
+
 say "the platform in real containers (scripts/compose-e2e.sh: images built from the Dockerfile, docker compose up, smoke, trace, kill -9, restart)"
 bash scripts/compose-e2e.sh
+
+say "the operator on a real one-node Kubernetes (scripts/cluster/up.sh, scripts/cluster/e2e.sh, scripts/cluster/down.sh)"
+CLUSTER_STARTED=1
+eval "$(bash scripts/cluster/up.sh)"
+export KUBECONFIG
+CLUSTER_PROVIDER=local bash scripts/cluster/e2e.sh
+bash scripts/cluster/down.sh
+CLUSTER_STARTED=0
+unset KUBECONFIG
 
 say "benchmark script at CI size with the debug build (scripts/bench.sh; its checks must pass, its figures mean nothing here)"
 BENCH_QUICK=1 BENCH_PROFILE=dev bash scripts/bench.sh
