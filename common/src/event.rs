@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::no_rekening;
-use crate::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 /// The format version written by this code.
 pub const VERSION: &str = "1";

@@ -6,9 +6,9 @@ use std::time::Duration;
 use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::http::serve::ServeArgs;
-use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
-use bukubesar_common::telemetry::TelemetryArgs;
+use bukubesar_process::log::LogLevel;
+use bukubesar_process::telemetry::TelemetryArgs;
 use clap::{Parser, Subcommand};
 
 use crate::app::consumer::ConsumerSettings;

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use bukubesar_common::testkit::{postgres, redis as test_redis};
+use bukubesar_testkit::{postgres, redis as test_redis};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -118,7 +118,7 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     assert_eq!(ready["redis"], "ok");
     assert_eq!(ready["credentials"], "ok");
 
-    let status = bukubesar_common::testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
+    let status = bukubesar_testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
     while let Ok(Some(line)) = lines.next_line().await {
         seen.push(line);

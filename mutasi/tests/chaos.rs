@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bukubesar_common::testkit::{basic, postgres, redis as test_redis, sibling_binary};
+use bukubesar_testkit::{basic, postgres, redis as test_redis, sibling_binary};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::process::{Child, Command};

@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bukubesar_common::testkit::otlp::{OtlpReceiver, ReceivedSpan};
-use bukubesar_common::testkit::{
+use bukubesar_testkit::otlp::{OtlpReceiver, ReceivedSpan};
+use bukubesar_testkit::{
     assert_log_lines, basic, postgres, prometheus, redis as test_redis, sibling_binary, terminate,
 };
 use serde_json::Value;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bukubesar_common::critical;
-use bukubesar_common::log::LogLevel;
-use bukubesar_common::telemetry::{self, TelemetryArgs};
+use bukubesar_process::critical;
+use bukubesar_process::log::LogLevel;
+use bukubesar_process::telemetry::{self, TelemetryArgs};
 use clap::{Parser, Subcommand};
 use kube::Client;
 use tracing::info;
@@ -101,7 +101,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let trigger = Arc::new(trigger);
     let on_signal = trigger.clone();
     tokio::spawn(async move {
-        bukubesar_common::shutdown::signal().await;
+        bukubesar_process::shutdown::signal().await;
         info!("shutdown signal received");
         on_signal.trigger();
     });

@@ -43,7 +43,7 @@ impl ApiError {
     /// A 503: the database (or another dependency) cannot answer now; nothing was written.
     /// Logged as CRITICAL with the cause (never shown to the client).
     pub fn unavailable(remark: impl Into<String>, cause: &dyn std::fmt::Display) -> Self {
-        crate::critical!(error = %cause, "dependency unavailable");
+        bukubesar_process::critical!(error = %cause, "dependency unavailable");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, remark)
     }
 

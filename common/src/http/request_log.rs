@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::error::{ApiError, Remark};
 use crate::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
-use crate::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");

@@ -17,7 +17,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use bukubesar_common::batching::{BatchSettings, Batcher};
-use bukubesar_common::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 use crate::datastore::Datastore;
 use crate::datastore::posting::{Outcome, PostResult};

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use bukubesar_common::event::{Jenis, MutasiEvent};
-use bukubesar_common::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 use super::Datastore;
 

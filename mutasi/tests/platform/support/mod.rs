@@ -3,8 +3,8 @@
 //! of the test's own (on the shared throwaway Redis, or a private one the test can stop),
 //! transaksi (HTTP + outbox relay) and mutasi (HTTP + consumer) on port 0.
 
-pub use bukubesar_common::testkit::redis as test_redis;
-pub use bukubesar_common::testkit::{Account, basic, postgres};
+pub use bukubesar_testkit::redis as test_redis;
+pub use bukubesar_testkit::{Account, basic, postgres};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,7 +107,7 @@ pub async fn spawn_platform() -> Platform {
 }
 
 pub async fn spawn_platform_with(options: Options) -> Platform {
-    bukubesar_common::testkit::trace_ids();
+    bukubesar_testkit::trace_ids();
     let server = postgres::server();
     let transaksi_db = server.create_database("transaksi_test").await;
     let mutasi_db = server.create_database("mutasi_test").await;

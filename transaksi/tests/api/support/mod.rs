@@ -1,7 +1,7 @@
 //! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
 
-pub use bukubesar_common::testkit::redis as test_redis;
-pub use bukubesar_common::testkit::{Account, basic, postgres};
+pub use bukubesar_testkit::redis as test_redis;
+pub use bukubesar_testkit::{Account, basic, postgres};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,7 +56,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    bukubesar_common::testkit::trace_ids();
+    bukubesar_testkit::trace_ids();
     let server = postgres::server();
     let db_name = fresh_database().await;
     let pool = PgPoolOptions::new()

@@ -9,18 +9,18 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
 
 /// How long the throwaway server may take to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct PgServer {
-    base: PgConnectOptions,
+    host: String,
+    port: u16,
+    user: String,
+    /// `TEST_DATABASE_URL` when it names the server (it may carry a password or TLS settings).
+    #[cfg(feature = "sqlx")]
+    url: Option<String>,
     /// Set for a throwaway server this process controls (it can be crashed and restarted).
     control: Option<Control>,
 }
@@ -51,21 +51,16 @@ impl Control {
 }
 
 impl PgServer {
-    /// Connection options for `database` on this server.
-    pub fn options(&self, database: &str) -> PgConnectOptions {
-        self.base.clone().database(database)
-    }
-
     pub fn host(&self) -> String {
-        self.base.get_host().to_owned()
+        self.host.clone()
     }
 
     pub fn port(&self) -> u16 {
-        self.base.get_port()
+        self.port
     }
 
     pub fn user(&self) -> String {
-        self.base.get_username().to_owned()
+        self.user.clone()
     }
 
     /// A crash: `pg_ctl stop -m immediate` (no checkpoint; the next start runs crash recovery).
@@ -94,33 +89,71 @@ impl PgServer {
     }
 }
 
-impl PgServer {
-    /// Creates an empty database named `<prefix>_<random>` and returns its name.
-    pub async fn create_database(&self, prefix: &str) -> String {
-        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect_with(&self.options("postgres"))
-            .await
-            .expect("connect to the test PostgreSQL server");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        admin.close().await.ok();
-        name
+/// Connecting with sqlx: feature `sqlx` (the services' tests; the operator's tests run the
+/// server's own binaries only, so its test build has no database driver).
+#[cfg(feature = "sqlx")]
+mod connect {
+    use std::str::FromStr;
+    use std::sync::OnceLock;
+
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{Connection, PgConnection};
+
+    use super::{PgServer, throwaway};
+
+    impl PgServer {
+        /// Connection options for `database` on this server.
+        pub fn options(&self, database: &str) -> PgConnectOptions {
+            let base = match &self.url {
+                Some(url) => {
+                    PgConnectOptions::from_str(url).expect("TEST_DATABASE_URL is a postgres URL")
+                }
+                None => PgConnectOptions::new()
+                    .host(&self.host)
+                    .port(self.port)
+                    .username(&self.user),
+            };
+            base.database(database)
+        }
+
+        /// Creates an empty database named `<prefix>_<random>` and returns its name.
+        pub async fn create_database(&self, prefix: &str) -> String {
+            let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect_with(&self.options("postgres"))
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            name
+        }
+    }
+
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+
+    /// The server shared by a test process: `TEST_DATABASE_URL`'s, else one [`throwaway`].
+    pub fn server() -> &'static PgServer {
+        SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let options =
+                    PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL");
+                PgServer {
+                    host: options.get_host().to_owned(),
+                    port: options.get_port(),
+                    user: options.get_username().to_owned(),
+                    url: Some(url),
+                    control: None,
+                }
+            }
+            _ => throwaway(),
+        })
     }
 }
 
-static SERVER: OnceLock<PgServer> = OnceLock::new();
-
-pub fn server() -> &'static PgServer {
-    SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => PgServer {
-            base: PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL"),
-            control: None,
-        },
-        _ => throwaway(),
-    })
-}
+#[cfg(feature = "sqlx")]
+pub use connect::server;
 
 /// A new private server, never shared and never `TEST_DATABASE_URL`'s: for tests that change
 /// cluster-wide state (roles, databases with fixed names). Stopped when this process exits.
@@ -185,7 +218,7 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let port = super::free_port();
+    let port = crate::free_port();
     let control = Control {
         bin: bin.clone(),
         options: format!(
@@ -220,7 +253,7 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         dir = dir.display(),
         parent = std::process::id(),
     );
-    super::spawn_watchdog(script, "PostgreSQL");
+    crate::spawn_watchdog(script, "PostgreSQL");
 
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
@@ -248,10 +281,11 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         std::thread::sleep(Duration::from_millis(100));
     }
     PgServer {
-        base: PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(port)
-            .username("postgres"),
+        host: "127.0.0.1".to_owned(),
+        port,
+        user: "postgres".to_owned(),
+        #[cfg(feature = "sqlx")]
+        url: None,
         control: Some(control),
     }
 }

@@ -1,5 +1,6 @@
-//! Test support for the services' integration tests (feature `testkit`, dev-dependency only):
-//! throwaway PostgreSQL and Redis servers, an OTLP trace receiver, trace ids in-process.
+//! Test support for the integration tests of every crate (a dev-dependency only, never built
+//! into a binary): throwaway PostgreSQL and Redis servers, an OTLP trace receiver, a Prometheus
+//! text parser, the OpenAPI-versus-router check, trace ids in-process, process helpers.
 
 pub mod openapi;
 pub mod otlp;
@@ -18,10 +19,10 @@ pub fn trace_ids() {
     PROVIDER.get_or_init(|| {
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
         let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::filter::filter_fn(crate::log::filter(
-                crate::log::LogLevel::Info,
-            )))
-            .with(crate::telemetry::otel_layer(&provider, "test"))
+            .with(tracing_subscriber::filter::filter_fn(
+                bukubesar_process::log::filter(bukubesar_process::log::LogLevel::Info),
+            ))
+            .with(bukubesar_process::telemetry::otel_layer(&provider, "test"))
             .try_init();
         provider
     });
