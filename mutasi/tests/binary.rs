@@ -52,7 +52,8 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     let pool = sqlx::PgPool::connect_with(server.options(&transaksi_db))
         .await
         .expect("connect");
-    transaksi::datastore::MIGRATOR
+    // transaksi's schema holds the credential table mutasi authenticates against.
+    sqlx::migrate!("../migrations/transaksi")
         .run(&pool)
         .await
         .expect("migrate transaksi");

@@ -73,10 +73,17 @@ impl Account {
     }
 }
 
-/// Another binary of the workspace, next to `own` (a test's `env!("CARGO_BIN_EXE_...")`): the
-/// workspace's tests (`cargo test --workspace`) build every binary into the same directory.
-pub fn sibling_binary(own: &str, name: &str) -> std::path::PathBuf {
-    let path = std::path::PathBuf::from(own).with_file_name(name);
+/// A binary of the workspace (`transaksi`, `mutasi`) from the target directory the running
+/// test was built into: a test executable lives in `<target>/<profile>/deps/`, the binaries
+/// one level up. For tests of a crate without binaries (the platform tests), which cannot name
+/// them with `env!("CARGO_BIN_EXE_...")`; `cargo test --workspace` builds every binary first.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = test
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("a test executable in <target>/<profile>/deps/");
+    let path = profile_dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: run the workspace's tests (cargo test --workspace) so every binary is built",
