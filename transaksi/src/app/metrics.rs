@@ -14,9 +14,10 @@
 //! | `outbox_publish_errors_total` | counter | |
 //! | `outbox_publish_duration_seconds` | histogram | (one relay round: claim, `XADD`, mark, commit) |
 
+use bukubesar_common::event::Jenis;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::datastore::posting::{Jenis, Outcome};
+use super::outcome::Outcome;
 
 pub const POSTINGS: &str = "transaksi_postings_total";
 pub const POSTED_AMOUNT: &str = "transaksi_posted_amount_rupiah";
@@ -80,7 +81,7 @@ pub fn record(jenis: Jenis, outcome: &Outcome, replayed: bool) {
     ::metrics::counter!(POSTINGS, "jenis" => jenis, "hasil" => hasil).increment(1);
     if let (Outcome::Posted(posted), false) = (outcome, replayed) {
         // An observation, not money: the float is only ever summed by Prometheus.
-        let rupiah = posted.nominal.to_f64().unwrap_or(f64::MAX);
+        let rupiah = posted.nominal.value().to_f64().unwrap_or(f64::MAX);
         ::metrics::histogram!(POSTED_AMOUNT, "jenis" => jenis).record(rupiah);
     }
 }
