@@ -116,14 +116,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(http::serve(listener, health, shutdown.clone()));
     info!(addr = %args.health_addr, "serving /healthz, /readyz, /metrics");
 
-    let identity = args.identity.clone().unwrap_or_else(|| {
-        format!(
-            "operator-{}",
-            operator::builders::secrets::random_password()
-                .get(..8)
-                .unwrap_or("x")
-        )
-    });
+    let identity = identity(&args);
     let ctx = Arc::new(Context::new(
         client.clone(),
         metrics.clone(),
@@ -164,4 +157,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         Err(error) => return Err(error.into()),
     }
     result
+}
+
+/// This replica's name in the Lease: `--identity` (the pod's name), else a random one.
+fn identity(args: &RunArgs) -> String {
+    args.identity.clone().unwrap_or_else(|| {
+        format!(
+            "operator-{}",
+            operator::builders::secrets::random_password()
+                .get(..8)
+                .unwrap_or("x")
+        )
+    })
 }

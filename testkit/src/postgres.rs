@@ -182,42 +182,7 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         .expect("temporary directory")
         .keep();
     let data = dir.join("data");
-    let run_as = |program: &Path| -> Command {
-        if as_root {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
-        }
-    };
-    if as_root {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .expect("chown runs");
-        assert!(status.success(), "chown of the test PostgreSQL directory");
-    }
-    let output = run_as(&bin.join("initdb"))
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "--no-instructions",
-        ])
-        .output()
-        .expect("initdb runs (install the postgresql package)");
-    assert!(
-        output.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    initdb(&bin, &dir, &data, as_root);
     let port = crate::free_port();
     let control = Control {
         bin: bin.clone(),
@@ -234,27 +199,64 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
             }
         ),
         log: dir.join("postgres.log"),
-        data: data.clone(),
+        data,
         as_root,
     };
     control.start();
-    // The watchdog: polls the test process, then stops the server (fast shutdown, whatever
-    // state a test left it in) and removes the directory once the test process is gone.
-    let pg_ctl = if as_root {
-        format!("runuser -u postgres -- {}", bin.join("pg_ctl").display())
-    } else {
-        bin.join("pg_ctl").display().to_string()
-    };
-    let script = format!(
-        "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done
-         {pg_ctl} -D '{data}' -m fast -w stop >/dev/null 2>&1
-         rm -rf '{dir}'",
-        data = data.display(),
-        dir = dir.display(),
-        parent = std::process::id(),
-    );
-    crate::spawn_watchdog(script, "PostgreSQL");
+    control.stop_when_this_process_ends(&dir);
+    wait_until_ready(&bin, port, &dir);
+    PgServer {
+        host: "127.0.0.1".to_owned(),
+        port,
+        user: "postgres".to_owned(),
+        #[cfg(feature = "sqlx")]
+        url: None,
+        control: Some(control),
+    }
+}
 
+/// `initdb` into `data` (trust authentication, superuser `postgres`), as the `postgres` OS
+/// user when the tests run as root (initdb refuses root).
+fn initdb(bin: &Path, dir: &Path, data: &Path, as_root: bool) {
+    if as_root {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .expect("chown runs");
+        assert!(status.success(), "chown of the test PostgreSQL directory");
+    }
+    let program = bin.join("initdb");
+    let mut command = if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    };
+    let output = command
+        .arg("-D")
+        .arg(data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
+        .output()
+        .expect("initdb runs (install the postgresql package)");
+    assert!(
+        output.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Waits until the server on `port` accepts connections (`pg_isready`).
+fn wait_until_ready(bin: &Path, port: u16, dir: &Path) {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         let ready = Command::new(bin.join("pg_isready"))
@@ -271,7 +273,7 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
             .map(|s| s.success())
             .unwrap_or(false);
         if ready {
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -280,17 +282,31 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    PgServer {
-        host: "127.0.0.1".to_owned(),
-        port,
-        user: "postgres".to_owned(),
-        #[cfg(feature = "sqlx")]
-        url: None,
-        control: Some(control),
-    }
 }
 
 impl Control {
+    /// The watchdog: polls the test process, then stops the server (fast shutdown, whatever
+    /// state a test left it in) and removes `dir` once the test process is gone.
+    fn stop_when_this_process_ends(&self, dir: &Path) {
+        let pg_ctl = if self.as_root {
+            format!(
+                "runuser -u postgres -- {}",
+                self.bin.join("pg_ctl").display()
+            )
+        } else {
+            self.bin.join("pg_ctl").display().to_string()
+        };
+        let script = format!(
+            "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done
+             {pg_ctl} -D '{data}' -m fast -w stop >/dev/null 2>&1
+             rm -rf '{dir}'",
+            data = self.data.display(),
+            dir = dir.display(),
+            parent = std::process::id(),
+        );
+        crate::spawn_watchdog(script, "PostgreSQL");
+    }
+
     /// `pg_ctl start -w`: returns once the server accepts connections.
     fn start(&self) {
         let status = self

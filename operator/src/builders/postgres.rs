@@ -58,6 +58,28 @@ pub fn service(inst: &Instance) -> Service {
 
 pub fn statefulset(inst: &Instance) -> StatefulSet {
     let spec = &inst.spec.postgres;
+    let pod = PodSpec {
+        containers: vec![container(inst)],
+        volumes: Some(vec![Volume {
+            name: "initdb".to_owned(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: init_configmap_name(inst),
+                default_mode: Some(0o555),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        termination_grace_period_seconds: Some(60),
+        ..Default::default()
+    };
+    data_statefulset(inst, Component::Postgres, pod, &spec.storage, "10Gi")
+}
+
+/// The postgres container: the image's superuser and the services' users from their Secrets
+/// (read by the init script), the data volume and the init script's ConfigMap, `pg_isready`
+/// probes.
+fn container(inst: &Instance) -> Container {
+    let spec = &inst.spec.postgres;
     let superuser = superuser_secret_name(inst);
     let transaksi = db_credentials(inst, App::Transaksi);
     let mutasi = db_credentials(inst, App::Mutasi);
@@ -70,7 +92,7 @@ pub fn statefulset(inst: &Instance) -> StatefulSet {
         "-p",
         "5432",
     ];
-    let container = Container {
+    Container {
         name: "postgres".to_owned(),
         image: Some(spec.image.clone()),
         ports: Some(vec![ContainerPort {
@@ -117,22 +139,7 @@ pub fn statefulset(inst: &Instance) -> StatefulSet {
         liveness_probe: Some(exec_probe(&is_ready, 10, 6, 30)),
         resources: spec.resources.as_ref().map(|r| r.to_requirements()),
         ..Default::default()
-    };
-    let pod = PodSpec {
-        containers: vec![container],
-        volumes: Some(vec![Volume {
-            name: "initdb".to_owned(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: init_configmap_name(inst),
-                default_mode: Some(0o555),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }]),
-        termination_grace_period_seconds: Some(60),
-        ..Default::default()
-    };
-    data_statefulset(inst, Component::Postgres, pod, &spec.storage, "10Gi")
+    }
 }
 
 /// The one-replica StatefulSet of a data store (PostgreSQL, Redis): named after the component,
