@@ -27,7 +27,7 @@ use bukubesar_process::trace::Traceparent;
 pub const VERSION: &str = "1";
 
 /// The largest amount or balance a `NUMERIC(20,2)` column holds.
-pub fn max_amount() -> Decimal {
+pub fn max_rupiah() -> Decimal {
     Decimal::from_i128_with_scale(99_999_999_999_999_999_999, 2)
 }
 
@@ -113,11 +113,11 @@ impl MutasiEvent {
             .map_err(|_| "no_rekening is not a well-formed account number".to_owned())?;
         let jenis = Jenis::from_code(get("jenis_transaksi")?)
             .ok_or_else(|| "jenis_transaksi is neither C nor D".to_owned())?;
-        let nominal = amount(get("nominal")?, "nominal")?;
+        let nominal = rupiah(get("nominal")?, "nominal")?;
         if nominal <= Decimal::ZERO {
             return Err("nominal is not positive".into());
         }
-        let saldo = amount(get("saldo")?, "saldo")?;
+        let saldo = rupiah(get("saldo")?, "saldo")?;
         let urutan_rekening: i64 = get("urutan_rekening")?
             .parse()
             .ok()
@@ -143,14 +143,14 @@ impl MutasiEvent {
     }
 }
 
-fn amount(text: &str, field: &str) -> Result<Decimal, String> {
+fn rupiah(text: &str, field: &str) -> Result<Decimal, String> {
     let bad = || format!("{field} is not an amount with at most 2 decimals in NUMERIC(20,2)");
     if text.is_empty() || text.len() > 24 || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
     {
         return Err(bad());
     }
     let value = Decimal::from_str(text).map_err(|_| bad())?;
-    if value.scale() > 2 || value.is_sign_negative() || value > max_amount() {
+    if value.scale() > 2 || value.is_sign_negative() || value > max_rupiah() {
         return Err(bad());
     }
     Ok(value)

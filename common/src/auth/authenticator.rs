@@ -60,18 +60,18 @@ const CREDENTIAL_READS: BatchSettings = BatchSettings {
     workers: 2,
 };
 
-async fn read_many(store: &CredentialStore, accounts: Vec<NoRekening>) -> Vec<CredentialRead> {
-    let mut unique: Vec<&NoRekening> = accounts.iter().collect();
+async fn read_many(store: &CredentialStore, requested: Vec<NoRekening>) -> Vec<CredentialRead> {
+    let mut unique: Vec<&NoRekening> = requested.iter().collect();
     unique.sort_unstable();
     unique.dedup();
     match store.credentials(&unique).await {
-        Ok(found) => accounts
+        Ok(found) => requested
             .iter()
             .map(|no_rekening| Ok(found.get(no_rekening).cloned()))
             .collect(),
         Err(error) => {
             let error = Arc::new(error);
-            accounts.iter().map(|_| Err(error.clone())).collect()
+            requested.iter().map(|_| Err(error.clone())).collect()
         }
     }
 }
@@ -170,9 +170,9 @@ impl Authenticator {
     ) -> Result<Option<Credential>, AuthError> {
         let reader = self.reader.get_or_init(|| {
             let store = self.store.clone();
-            Batcher::start(CREDENTIAL_READS, move |accounts: Vec<NoRekening>| {
+            Batcher::start(CREDENTIAL_READS, move |requested: Vec<NoRekening>| {
                 let store = store.clone();
-                async move { read_many(&store, accounts).await }
+                async move { read_many(&store, requested).await }
             })
         });
         match reader.submit(no_rekening.clone()).await {

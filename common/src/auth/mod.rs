@@ -94,7 +94,7 @@ pub enum AuthError {
 
     /// The account in the request is not registered.
     #[error("nomor rekening tidak dikenali")]
-    UnknownAccount,
+    UnknownRekening,
 
     /// The credential database cannot be reached or is overloaded.
     #[error("layanan sedang tidak tersedia; coba lagi")]
@@ -128,7 +128,7 @@ pub fn is_well_formed_pin(pin: &str) -> bool {
 }
 
 /// Only the account holder may touch an account: another registered account is
-/// [`AuthError::Forbidden`] (403), an unregistered one [`AuthError::UnknownAccount`] (400).
+/// [`AuthError::Forbidden`] (403), an unregistered one [`AuthError::UnknownRekening`] (400).
 pub async fn authorize(
     store: &CredentialStore,
     authenticated: &NoRekening,
@@ -140,7 +140,7 @@ pub async fn authorize(
     if store.nasabah_exists(requested).await? {
         Err(AuthError::Forbidden)
     } else {
-        Err(AuthError::UnknownAccount)
+        Err(AuthError::UnknownRekening)
     }
 }
 

@@ -56,16 +56,16 @@ impl CredentialStore {
             .await
     }
 
-    /// The credentials of every registered account among `accounts`, in one query.
+    /// The credentials of every registered account among `no_rekening`, in one query.
     pub async fn credentials(
         &self,
-        accounts: &[&NoRekening],
+        no_rekening: &[&NoRekening],
     ) -> Result<HashMap<NoRekening, Credential>, sqlx::Error> {
         let rows: Vec<(NoRekening, String, i32, bool)> = sqlx::query_as(
             "SELECT no_rekening, pin_hash, gagal_pin, COALESCE(terkunci_sampai > now(), false)
                FROM nasabah WHERE no_rekening = ANY($1::text[])",
         )
-        .bind(accounts)
+        .bind(no_rekening)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

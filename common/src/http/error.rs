@@ -62,7 +62,7 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, remark)
             }
             AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, remark),
-            AuthError::UnknownAccount => ApiError {
+            AuthError::UnknownRekening => ApiError {
                 field: Some("no_rekening"),
                 ..ApiError::new(StatusCode::BAD_REQUEST, remark)
             },

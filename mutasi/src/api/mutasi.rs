@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
 use bukubesar_common::http::money;
-use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
+use bukubesar_common::http::{Authenticated, ErrorBody, NoRekeningPath};
 use bukubesar_common::no_rekening::NoRekening;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -67,7 +67,7 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
 pub async fn mutasi(
     State(app): State<App>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    AccountPath(no_rekening): AccountPath,
+    NoRekeningPath(no_rekening): NoRekeningPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MutasiResponse>, ApiError> {
     let request = query_parameters(query.as_deref())?;

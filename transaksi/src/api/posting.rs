@@ -138,7 +138,7 @@ fn request(headers: &HeaderMap, body: PostingRequest) -> Result<Request, AppErro
     };
     let nominal = Nominal::from_json_text(body.nominal.get())?;
     let no_rekening = NoRekening::parse(&body.no_rekening)
-        .map_err(|_| AppError::Auth(AuthError::UnknownAccount))?;
+        .map_err(|_| AppError::Auth(AuthError::UnknownRekening))?;
     Ok(Request {
         no_rekening,
         nominal,

@@ -7,7 +7,7 @@ use super::dto::SaldoResponse;
 use super::error::ApiError;
 use crate::app::context::App;
 use crate::app::saldo;
-use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
+use bukubesar_common::http::{Authenticated, ErrorBody, NoRekeningPath};
 
 /// The authenticated customer's balance.
 #[utoipa::path(
@@ -27,7 +27,7 @@ use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
 pub async fn saldo(
     State(app): State<App>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    AccountPath(no_rekening): AccountPath,
+    NoRekeningPath(no_rekening): NoRekeningPath,
 ) -> Result<Json<SaldoResponse>, ApiError> {
     let saldo = saldo::saldo(&app, &who, &no_rekening).await?;
     Ok(Json(SaldoResponse { no_rekening, saldo }))

@@ -7,7 +7,7 @@
 //! of a key in the batch executes, a later one with the same request replays its outcome, one
 //! with a different request is refused ([`PostResult::KeyReused`]).
 //!
-//! [`execute`] runs the steps: 1. claim the keys, 2. lock the balances, 3. apply the rules in
+//! [`execute`] runs the steps: 1. claim the keys, 2. lock the balance rows, 3. apply the rules in
 //! order, 4. write everything in one statement, 5. commit, 6. answer each operation.
 //!
 //! Atomic: an error anywhere (including the commit) rolls the whole batch back and is every
@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{JournalRow, KeyClaim, KeyOutcome, PostingTx, Rekening, StoredKey};
+use crate::datastore::posting::{JurnalRow, KeyClaim, KeyOutcome, PostingTx, Rekening, StoredKey};
 
 use super::idempotency::Key;
 use super::nominal::{Nominal, max_saldo};
@@ -71,7 +71,7 @@ enum Claim {
 }
 
 /// The locked balance rows, and which of them the batch changed.
-struct Balances {
+struct LockedRekening {
     rows: HashMap<NoRekening, Rekening>,
     changed: BTreeSet<NoRekening>,
 }
@@ -80,7 +80,7 @@ struct Balances {
 struct Applied {
     executing: Vec<usize>,
     outcomes: HashMap<usize, Outcome>,
-    balances: Balances,
+    locked: LockedRekening,
     tanggal_transaksi: DateTime<Utc>,
 }
 
@@ -100,8 +100,8 @@ pub async fn execute(
     let mut outcomes = HashMap::new();
     if !executing.is_empty() {
         // 2. and 3. The balance rows, locked; the rules in arrival order, in memory.
-        let (balances, tanggal_transaksi) = lock_balances(&mut tx, batch, &executing).await?;
-        let applied = apply_in_order(batch, executing, balances, tanggal_transaksi);
+        let (locked, tanggal_transaksi) = lock_rekening(&mut tx, batch, &executing).await?;
+        let applied = apply_in_order(batch, executing, locked, tanggal_transaksi);
         // 4. Every write in one statement.
         write(&mut tx, batch, &roles, &applied).await?;
         outcomes = applied.outcomes;
@@ -215,51 +215,56 @@ async fn settle_taken(
 
 /// Step 2: locks the balance rows of the executing operations' accounts (the datastore takes
 /// them in primary-key order) and reads them, with the time the batch takes effect.
-async fn lock_balances(
+async fn lock_rekening(
     tx: &mut PostingTx,
     batch: &[Posting],
     executing: &[usize],
-) -> Result<(Balances, DateTime<Utc>), sqlx::Error> {
-    let mut accounts: Vec<&NoRekening> = executing.iter().map(|&i| &batch[i].no_rekening).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    let (locked, tanggal_transaksi) = tx.lock_accounts(&accounts).await?;
-    let rows = locked
+) -> Result<(LockedRekening, DateTime<Utc>), sqlx::Error> {
+    let mut no_rekening: Vec<&NoRekening> =
+        executing.iter().map(|&i| &batch[i].no_rekening).collect();
+    no_rekening.sort_unstable();
+    no_rekening.dedup();
+    let (rows, tanggal_transaksi) = tx.lock_rekening(&no_rekening).await?;
+    let rows = rows
         .into_iter()
         .map(|rekening| (rekening.no_rekening.clone(), rekening))
         .collect();
-    let balances = Balances {
+    let locked = LockedRekening {
         rows,
         changed: BTreeSet::new(),
     };
-    Ok((balances, tanggal_transaksi))
+    Ok((locked, tanggal_transaksi))
 }
 
 /// Step 3: the rules, in arrival order, in memory on the locked balances.
 fn apply_in_order(
     batch: &[Posting],
     executing: Vec<usize>,
-    mut balances: Balances,
+    mut locked: LockedRekening,
     tanggal_transaksi: DateTime<Utc>,
 ) -> Applied {
     let outcomes = executing
         .iter()
-        .map(|&i| (i, apply(&batch[i], &mut balances, tanggal_transaksi)))
+        .map(|&i| (i, apply(&batch[i], &mut locked, tanggal_transaksi)))
         .collect();
     Applied {
         executing,
         outcomes,
-        balances,
+        locked,
         tanggal_transaksi,
     }
 }
 
 /// One operation's rule on its locked balance; a posted one moves the balance and the
 /// account's transaction number.
-fn apply(posting: &Posting, balances: &mut Balances, tanggal_transaksi: DateTime<Utc>) -> Outcome {
+fn apply(
+    posting: &Posting,
+    locked: &mut LockedRekening,
+    tanggal_transaksi: DateTime<Utc>,
+) -> Outcome {
     // Unregistered: the access rule answers before a posting is queued; kept as a refusal so
     // the batch never writes a row for an unknown account.
-    let Some(rekening) = balances.rows.get_mut(&posting.no_rekening) else {
+    let Some(rekening) = locked.rows.get_mut(&posting.no_rekening) else {
         return Outcome::Refused;
     };
     let after = match posting.jenis {
@@ -271,7 +276,7 @@ fn apply(posting: &Posting, balances: &mut Balances, tanggal_transaksi: DateTime
     };
     assert!(saldo >= Decimal::ZERO && saldo <= max_saldo());
     // Each balance row is written once, however many postings it got.
-    balances.changed.insert(rekening.no_rekening.clone());
+    locked.changed.insert(rekening.no_rekening.clone());
     rekening.saldo = saldo;
     rekening.jumlah_transaksi += 1;
     Outcome::Posted(Posted {
@@ -293,17 +298,17 @@ async fn write(
     roles: &[Role],
     applied: &Applied,
 ) -> Result<(), sqlx::Error> {
-    let balances = &applied.balances;
-    let rows: Vec<Rekening> = balances
+    let locked = &applied.locked;
+    let rows: Vec<Rekening> = locked
         .changed
         .iter()
-        .filter_map(|no| balances.rows.get(no).cloned())
+        .filter_map(|no| locked.rows.get(no).cloned())
         .collect();
-    let journal: Vec<JournalRow<'_>> = applied
+    let jurnal: Vec<JurnalRow<'_>> = applied
         .executing
         .iter()
         .filter_map(|&i| match applied.outcomes.get(&i) {
-            Some(Outcome::Posted(posted)) => Some(journal_row(posted, &batch[i])),
+            Some(Outcome::Posted(posted)) => Some(jurnal_row(posted, &batch[i])),
             _ => None,
         })
         .collect();
@@ -322,12 +327,12 @@ async fn write(
     if rows.is_empty() && key_outcomes.is_empty() {
         return Ok(());
     }
-    tx.write(&rows, &journal, &key_outcomes, applied.tanggal_transaksi)
+    tx.write(&rows, &jurnal, &key_outcomes, applied.tanggal_transaksi)
         .await
 }
 
-fn journal_row<'a>(posted: &'a Posted, posting: &'a Posting) -> JournalRow<'a> {
-    JournalRow {
+fn jurnal_row<'a>(posted: &'a Posted, posting: &'a Posting) -> JurnalRow<'a> {
+    JurnalRow {
         id: posted.id,
         no_rekening: &posted.no_rekening,
         jenis: posted.jenis,

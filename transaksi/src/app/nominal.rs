@@ -15,7 +15,7 @@ pub const MAX_DECIMAL_PLACES: u32 = 2;
 /// Largest balance an account may hold: 999,999,999,999,999,999.99 (NUMERIC(20,2)), the same
 /// bound the stream's events are checked against.
 pub fn max_saldo() -> Decimal {
-    bukubesar_common::event::max_amount()
+    bukubesar_common::event::max_rupiah()
 }
 
 /// A validated amount: `0 < value < 10^18`, at most 2 decimal places.

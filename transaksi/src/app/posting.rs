@@ -72,7 +72,7 @@ pub async fn execute(
 /// The answer to a posting its rule refused.
 fn refusal(jenis: Jenis) -> AppError {
     match jenis {
-        Jenis::Tabung => AppError::BalanceLimit,
-        Jenis::Tarik => AppError::InsufficientBalance,
+        Jenis::Tabung => AppError::SaldoLimit,
+        Jenis::Tarik => AppError::InsufficientSaldo,
     }
 }

@@ -17,5 +17,5 @@ pub async fn saldo(
     app.datastore
         .saldo(no_rekening)
         .await?
-        .ok_or(AppError::Auth(AuthError::UnknownAccount))
+        .ok_or(AppError::Auth(AuthError::UnknownRekening))
 }

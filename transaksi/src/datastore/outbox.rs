@@ -131,7 +131,8 @@ impl OutboxClaim {
 
 /// A row as the event it becomes; a row no event can carry is corrupt.
 fn event(row: OutboxRow) -> Result<MutasiEvent, OutboxError> {
-    let (urutan, event_id, no_rekening, jenis, nominal, saldo, nomor, tanggal, trace) = row;
+    let (urutan, event_id, no_rekening, jenis, nominal, saldo, urutan_rekening, tanggal, trace) =
+        row;
     let corrupt = |reason: String| OutboxError::Corrupt { urutan, reason };
     Ok(MutasiEvent {
         event_id,
@@ -141,7 +142,7 @@ fn event(row: OutboxRow) -> Result<MutasiEvent, OutboxError> {
             .ok_or_else(|| corrupt(format!("jenis_transaksi {jenis:?}")))?,
         nominal,
         saldo,
-        urutan_rekening: nomor,
+        urutan_rekening,
         tanggal_transaksi: tanggal,
         traceparent: trace.as_deref().and_then(Traceparent::parse),
     })

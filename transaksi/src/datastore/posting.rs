@@ -2,7 +2,7 @@
 //! `app::group_commit`): ONE database transaction per batch, in this order:
 //!
 //! 1. [`PostingTx::claim_keys`]: insert the batch's idempotency keys, sorted;
-//! 2. [`PostingTx::lock_accounts`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
+//! 2. [`PostingTx::lock_rekening`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
 //! 3. the app applies the operations in memory, in arrival order;
 //! 4. [`PostingTx::write`]: ONE statement updates every touched balance once and inserts
 //!    every journal row, outbox row and idempotency outcome (`UNNEST` arrays);
@@ -49,7 +49,7 @@ pub struct StoredKey {
 
 /// A journal row to write; its outbox row carries the same values and `traceparent`.
 #[derive(Clone, Debug)]
-pub struct JournalRow<'a> {
+pub struct JurnalRow<'a> {
     pub id: Uuid,
     pub no_rekening: &'a NoRekening,
     pub jenis: Jenis,
@@ -84,7 +84,7 @@ const STORED_KEYS: &str = "
 
 /// Locks in primary-key order (the sort runs below the row locks) and reads the newest
 /// committed balance of each row, plus the time the batch's postings take effect.
-const LOCK_ACCOUNTS: &str = "
+const LOCK_REKENING: &str = "
     SELECT no_rekening, saldo, jumlah_transaksi, clock_timestamp()
       FROM rekening
      WHERE no_rekening = ANY($1::text[])
@@ -193,15 +193,15 @@ impl PostingTx {
             .collect())
     }
 
-    /// Locks the balance rows of `accounts` (any order, duplicates allowed) in primary-key
+    /// Locks the balance rows of `no_rekening` (any order, duplicates allowed) in primary-key
     /// order and returns them with the time the batch takes effect. Unregistered accounts are
     /// missing from the result.
-    pub async fn lock_accounts(
+    pub async fn lock_rekening(
         &mut self,
-        accounts: &[&NoRekening],
+        no_rekening: &[&NoRekening],
     ) -> Result<(Vec<Rekening>, DateTime<Utc>), sqlx::Error> {
-        let rows: Vec<(NoRekening, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(LOCK_ACCOUNTS)
-            .bind(accounts)
+        let rows: Vec<(NoRekening, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(LOCK_REKENING)
+            .bind(no_rekening)
             .fetch_all(&mut *self.tx)
             .await?;
         let now = match rows.first() {
@@ -219,50 +219,50 @@ impl PostingTx {
         Ok((locked, now))
     }
 
-    /// Writes the batch in one statement: each changed balance row once (`accounts`), every
+    /// Writes the batch in one statement: each changed balance row once (`rekening`), every
     /// journal and outbox row, every claimed key's outcome. Fails, and the caller rolls back,
     /// unless exactly that many rows were written.
     pub async fn write(
         &mut self,
-        accounts: &[Rekening],
-        journal: &[JournalRow<'_>],
+        rekening: &[Rekening],
+        jurnal: &[JurnalRow<'_>],
         outcomes: &[KeyOutcome<'_>],
         tanggal_transaksi: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        let account_ids: Vec<&NoRekening> = accounts.iter().map(|a| &a.no_rekening).collect();
-        let saldo: Vec<Decimal> = accounts.iter().map(|a| a.saldo).collect();
-        let jumlah: Vec<i64> = accounts.iter().map(|a| a.jumlah_transaksi).collect();
-        let ids: Vec<Uuid> = journal.iter().map(|j| j.id).collect();
-        let journal_accounts: Vec<&NoRekening> = journal.iter().map(|j| j.no_rekening).collect();
-        let jenis: Vec<&str> = journal.iter().map(|j| j.jenis.code()).collect();
-        let nominal: Vec<Decimal> = journal.iter().map(|j| j.nominal).collect();
-        let saldo_after: Vec<Decimal> = journal.iter().map(|j| j.saldo).collect();
-        let urutan: Vec<i64> = journal.iter().map(|j| j.urutan_rekening).collect();
-        let traceparents: Vec<Option<&str>> = journal.iter().map(|j| j.traceparent).collect();
-        let key_accounts: Vec<&NoRekening> = outcomes.iter().map(|o| o.no_rekening).collect();
+        let no_rekening_rows: Vec<&NoRekening> = rekening.iter().map(|a| &a.no_rekening).collect();
+        let saldo: Vec<Decimal> = rekening.iter().map(|a| a.saldo).collect();
+        let jumlah: Vec<i64> = rekening.iter().map(|a| a.jumlah_transaksi).collect();
+        let ids: Vec<Uuid> = jurnal.iter().map(|j| j.id).collect();
+        let jurnal_no_rekening: Vec<&NoRekening> = jurnal.iter().map(|j| j.no_rekening).collect();
+        let jenis: Vec<&str> = jurnal.iter().map(|j| j.jenis.code()).collect();
+        let nominal: Vec<Decimal> = jurnal.iter().map(|j| j.nominal).collect();
+        let saldo_after: Vec<Decimal> = jurnal.iter().map(|j| j.saldo).collect();
+        let urutan: Vec<i64> = jurnal.iter().map(|j| j.urutan_rekening).collect();
+        let traceparents: Vec<Option<&str>> = jurnal.iter().map(|j| j.traceparent).collect();
+        let key_no_rekening: Vec<&NoRekening> = outcomes.iter().map(|o| o.no_rekening).collect();
         let keys: Vec<&str> = outcomes.iter().map(|o| o.key).collect();
         let stored: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
         let written: (i64, i64, i64, i64) = sqlx::query_as(WRITE)
-            .bind(&account_ids)
+            .bind(&no_rekening_rows)
             .bind(&saldo)
             .bind(&jumlah)
             .bind(tanggal_transaksi)
             .bind(&ids)
-            .bind(&journal_accounts)
+            .bind(&jurnal_no_rekening)
             .bind(&jenis)
             .bind(&nominal)
             .bind(&saldo_after)
             .bind(&urutan)
             .bind(&traceparents)
-            .bind(&key_accounts)
+            .bind(&key_no_rekening)
             .bind(&keys)
             .bind(&stored)
             .fetch_one(&mut *self.tx)
             .await?;
         let expected = (
-            accounts.len() as i64,
-            journal.len() as i64,
-            journal.len() as i64,
+            rekening.len() as i64,
+            jurnal.len() as i64,
+            jurnal.len() as i64,
             outcomes.len() as i64,
         );
         if written != expected {
