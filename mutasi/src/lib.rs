@@ -19,7 +19,7 @@ use bukubesar_common::http::serve;
 use bukubesar_common::stream::password_from_env;
 use sqlx::PgPool;
 
-use app::App;
+use app::context::App;
 use app::stats::ConsumerStats;
 use config::{Cli, Command, Settings};
 use datastore::Datastore;

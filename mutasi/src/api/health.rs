@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::{App, health};
+use crate::app::context::App;
+use crate::app::health;
 
 /// Readiness: its database, the credential table and Redis answer; the consumer's counters.
 #[utoipa::path(get, path = "/readyz", tag = "operasi",

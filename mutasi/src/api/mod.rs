@@ -20,7 +20,7 @@ use axum::middleware;
 use axum::routing::get;
 use bukubesar_common::http::require_auth;
 
-use crate::app::App;
+use crate::app::context::App;
 
 /// The router; every handler's state is the [`App`], through which it reaches the rest.
 pub fn router(app: App, request_timeout: Duration) -> Router {

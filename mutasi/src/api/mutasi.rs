@@ -11,8 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use crate::app::AppError;
+use crate::app::context::App;
 use crate::app::mutasi::PageRequest;
-use crate::app::{App, AppError};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MutasiResponse {

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::{App, metrics};
+use super::context::App;
+use super::metrics;
 
 /// Longest wait for Redis's view of the consumer group during a scrape.
 const GROUP_QUERY_TIMEOUT: Duration = Duration::from_secs(1);

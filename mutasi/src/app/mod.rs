@@ -1,5 +1,5 @@
-//! Business rules. No SQL, no Redis commands and no HTTP here. The api layer holds an [`App`]
-//! and calls the use cases with it.
+//! Business rules. No SQL, no Redis commands and no HTTP here. The api layer holds a
+//! [`context::App`] and calls the use cases with it.
 //!
 //! * reading a statement (limits, cursor, who may read what): [`mutasi`]
 //! * consuming the stream into the statement (batches, acknowledgement after commit, taking
@@ -16,5 +16,4 @@ pub mod metrics;
 pub mod mutasi;
 pub mod stats;
 
-pub use context::App;
 pub use error::AppError;

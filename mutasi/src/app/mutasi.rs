@@ -5,7 +5,8 @@
 use bukubesar_common::auth;
 use bukubesar_common::no_rekening::NoRekening;
 
-use super::{App, AppError};
+use super::AppError;
+use super::context::App;
 use crate::datastore::mutasi::Row;
 
 pub const DEFAULT_LIMIT: i64 = 100;
