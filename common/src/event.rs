@@ -20,14 +20,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::no_rekening;
-use crate::trace::Traceparent;
+use crate::no_rekening::NoRekening;
+use bukubesar_process::trace::Traceparent;
 
 /// The format version written by this code.
 pub const VERSION: &str = "1";
 
 /// The largest amount or balance a `NUMERIC(20,2)` column holds.
-pub fn max_amount() -> Decimal {
+pub fn max_rupiah() -> Decimal {
     Decimal::from_i128_with_scale(99_999_999_999_999_999_999, 2)
 }
 
@@ -62,7 +62,7 @@ impl Jenis {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MutasiEvent {
     pub event_id: Uuid,
-    pub no_rekening: String,
+    pub no_rekening: NoRekening,
     pub jenis: Jenis,
     pub nominal: Decimal,
     pub saldo: Decimal,
@@ -77,7 +77,7 @@ impl MutasiEvent {
         let mut fields = vec![
             ("v", VERSION.to_owned()),
             ("event_id", self.event_id.to_string()),
-            ("no_rekening", self.no_rekening.clone()),
+            ("no_rekening", self.no_rekening.to_string()),
             ("jenis_transaksi", self.jenis.code().to_owned()),
             ("nominal", self.nominal.to_string()),
             ("saldo", self.saldo.to_string()),
@@ -109,17 +109,15 @@ impl MutasiEvent {
         }
         let event_id =
             Uuid::parse_str(get("event_id")?).map_err(|_| "event_id is not a UUID".to_owned())?;
-        let no_rekening = get("no_rekening")?;
-        if !no_rekening::is_well_formed(no_rekening) {
-            return Err("no_rekening is not a well-formed account number".into());
-        }
+        let no_rekening = NoRekening::parse(get("no_rekening")?)
+            .map_err(|_| "no_rekening is not a well-formed account number".to_owned())?;
         let jenis = Jenis::from_code(get("jenis_transaksi")?)
             .ok_or_else(|| "jenis_transaksi is neither C nor D".to_owned())?;
-        let nominal = amount(get("nominal")?, "nominal")?;
+        let nominal = rupiah(get("nominal")?, "nominal")?;
         if nominal <= Decimal::ZERO {
             return Err("nominal is not positive".into());
         }
-        let saldo = amount(get("saldo")?, "saldo")?;
+        let saldo = rupiah(get("saldo")?, "saldo")?;
         let urutan_rekening: i64 = get("urutan_rekening")?
             .parse()
             .ok()
@@ -134,7 +132,7 @@ impl MutasiEvent {
             .and_then(|t| Traceparent::parse(t));
         Ok(MutasiEvent {
             event_id,
-            no_rekening: no_rekening.to_owned(),
+            no_rekening,
             jenis,
             nominal,
             saldo,
@@ -145,14 +143,14 @@ impl MutasiEvent {
     }
 }
 
-fn amount(text: &str, field: &str) -> Result<Decimal, String> {
+fn rupiah(text: &str, field: &str) -> Result<Decimal, String> {
     let bad = || format!("{field} is not an amount with at most 2 decimals in NUMERIC(20,2)");
     if text.is_empty() || text.len() > 24 || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
     {
         return Err(bad());
     }
     let value = Decimal::from_str(text).map_err(|_| bad())?;
-    if value.scale() > 2 || value.is_sign_negative() || value > max_amount() {
+    if value.scale() > 2 || value.is_sign_negative() || value > max_rupiah() {
         return Err(bad());
     }
     Ok(value)
@@ -165,7 +163,7 @@ mod tests {
     fn sample() -> MutasiEvent {
         MutasiEvent {
             event_id: Uuid::now_v7(),
-            no_rekening: "1234567897".into(),
+            no_rekening: "1234567897".parse().expect("well formed"),
             jenis: Jenis::Tarik,
             nominal: Decimal::new(1025, 2),
             saldo: Decimal::from_i128_with_scale(99_999_999_999_999_999_999, 2),

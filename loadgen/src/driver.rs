@@ -219,37 +219,9 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
     let account_count = shared.accounts.len() as u32;
     let mut sequence: u64 = 0;
     tokio::time::sleep_until(shared.t0).await;
-    loop {
-        // When this operation counts from, and whether it belongs to the measured phase.
-        let intended = match plan.mode {
-            Mode::Closed => {
-                let more = match (plan.stop, shared.end) {
-                    (Stop::TotalOps(n), _) => shared.claimed.fetch_add(1, Ordering::Relaxed) < n,
-                    (Stop::Timed { .. }, Some(end)) => Instant::now() < end,
-                    (Stop::Timed { .. }, None) => false,
-                };
-                if !more {
-                    break;
-                }
-                None
-            }
-            Mode::Open(schedule) => {
-                let i = shared.claimed.fetch_add(1, Ordering::Relaxed);
-                if let Stop::TotalOps(n) = plan.stop
-                    && i >= n
-                {
-                    break;
-                }
-                let intended = shared.t0 + schedule.offset(i);
-                if let Some(end) = shared.end
-                    // Past the run's end, or (pool behind) still queued when it ended.
-                    && (intended >= end || Instant::now() >= end)
-                {
-                    break;
-                }
-                Some(intended)
-            }
-        };
+    // `intended`: when this operation counts from (open loop), which also decides whether it
+    // belongs to the measured phase.
+    while let Some(intended) = next_operation(&shared) {
         // Waiting for a future intended start: the timer's slack is ours, not the server's.
         let reference = match intended {
             Some(intended) if intended > Instant::now() => {
@@ -271,71 +243,116 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
         let outcome = connection.send(request).await;
         let answered_at = Instant::now();
 
-        let from = reference.unwrap_or(sent_at);
         let measured = intended.unwrap_or(sent_at) >= shared.measured_start;
-        let counts = if measured {
+        if measured {
+            let from = reference.unwrap_or(sent_at);
             latency::record(&mut result.latency, answered_at - from);
             if let Some(service_time) = &mut result.service_time {
                 latency::record(service_time, answered_at - sent_at);
             }
-            &mut result.measured
-        } else {
-            &mut result.warmup
-        };
-        counts.attempted += 1;
-        match outcome {
-            Outcome::Answered { status, body } => {
-                *counts.status.entry(status.as_u16()).or_default() += 1;
-                match ops::classify(&account.no_rekening, op, status, &body) {
-                    Answer::Posted { saldo } => {
-                        counts.posted += 1;
-                        result.ledger.posted.push(Posted {
-                            account: op.account,
-                            jenis: op.jenis,
-                            nominal: op.nominal(),
-                            saldo,
-                        });
-                    }
-                    Answer::Refused => counts.refused += 1,
-                    Answer::Rejected => {
-                        counts.rejected += 1;
-                        keep(&mut result.error_samples, || {
-                            format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
-                        });
-                    }
-                    Answer::ServerError => {
-                        counts.server_errors += 1;
-                        keep(&mut result.error_samples, || {
-                            format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
-                        });
-                    }
-                    Answer::Garbled => {
-                        counts.garbled += 1;
-                        result.ledger.unknown.push(op.account);
-                        keep(&mut result.error_samples, || {
-                            format!("unexpected 200 answer to {op:?}: {}", lossy(&body))
-                        });
-                    }
-                }
-            }
-            Outcome::NotSent(error) => {
-                counts.transport_errors += 1;
-                keep(&mut result.error_samples, || format!("not sent: {error:#}"));
-                if matches!(plan.mode, Mode::Closed) {
-                    // No server to talk to: do not spin (open loop is paced by its schedule).
-                    tokio::time::sleep(NOT_SENT_PAUSE).await;
-                }
-            }
-            Outcome::Unknown(error) => {
-                counts.transport_errors += 1;
-                result.ledger.unknown.push(op.account);
-                keep(&mut result.error_samples, || {
-                    format!("outcome unknown: {error:#}")
-                });
-            }
+        }
+        let sent = result.tally(measured, account, op, outcome);
+        if !sent && matches!(plan.mode, Mode::Closed) {
+            // No server to talk to: do not spin (open loop is paced by its schedule).
+            tokio::time::sleep(NOT_SENT_PAUSE).await;
         }
     }
     result
+}
+
+/// Whether the run has another operation for this connection: `None` when it is over, else its
+/// intended start (`None` in closed loop, where an operation starts when the previous one is
+/// answered).
+fn next_operation(shared: &Shared) -> Option<Option<Instant>> {
+    let plan = &shared.plan;
+    match plan.mode {
+        Mode::Closed => {
+            let more = match (plan.stop, shared.end) {
+                (Stop::TotalOps(n), _) => shared.claimed.fetch_add(1, Ordering::Relaxed) < n,
+                (Stop::Timed { .. }, Some(end)) => Instant::now() < end,
+                (Stop::Timed { .. }, None) => false,
+            };
+            more.then_some(None)
+        }
+        Mode::Open(schedule) => {
+            let i = shared.claimed.fetch_add(1, Ordering::Relaxed);
+            if let Stop::TotalOps(n) = plan.stop
+                && i >= n
+            {
+                return None;
+            }
+            let intended = shared.t0 + schedule.offset(i);
+            if let Some(end) = shared.end
+                // Past the run's end, or (pool behind) still queued when it ended.
+                && (intended >= end || Instant::now() >= end)
+            {
+                return None;
+            }
+            Some(Some(intended))
+        }
+    }
+}
+
+impl TaskResult {
+    /// Counts one operation's outcome in its phase (`measured` or the warm-up) and in the
+    /// ledger; false when the request was not sent at all.
+    fn tally(&mut self, measured: bool, account: &Driven, op: Op, outcome: Outcome) -> bool {
+        let counts = if measured {
+            &mut self.measured
+        } else {
+            &mut self.warmup
+        };
+        counts.attempted += 1;
+        let (status, body) = match outcome {
+            Outcome::Answered { status, body } => (status, body),
+            Outcome::NotSent(error) => {
+                counts.transport_errors += 1;
+                keep(&mut self.error_samples, || format!("not sent: {error:#}"));
+                return false;
+            }
+            Outcome::Unknown(error) => {
+                counts.transport_errors += 1;
+                self.ledger.unknown.push(op.account);
+                keep(&mut self.error_samples, || {
+                    format!("outcome unknown: {error:#}")
+                });
+                return true;
+            }
+        };
+        *counts.status.entry(status.as_u16()).or_default() += 1;
+        match ops::classify(&account.no_rekening, op, status, &body) {
+            Answer::Posted { saldo } => {
+                counts.posted += 1;
+                self.ledger.posted.push(Posted {
+                    account: op.account,
+                    jenis: op.jenis,
+                    nominal: op.nominal(),
+                    saldo,
+                });
+            }
+            Answer::Refused => counts.refused += 1,
+            Answer::Rejected => {
+                counts.rejected += 1;
+                keep(&mut self.error_samples, || {
+                    format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
+                });
+            }
+            Answer::ServerError => {
+                counts.server_errors += 1;
+                keep(&mut self.error_samples, || {
+                    format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
+                });
+            }
+            Answer::Garbled => {
+                counts.garbled += 1;
+                self.ledger.unknown.push(op.account);
+                keep(&mut self.error_samples, || {
+                    format!("unexpected 200 answer to {op:?}: {}", lossy(&body))
+                });
+            }
+        }
+        true
+    }
 }
 
 /// A ready `/tabung` or `/tarik` request: every header but the key is prepared in advance.

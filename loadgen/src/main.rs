@@ -139,42 +139,10 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     let mutasi = Endpoint::parse(&args.mutasi).context("--mutasi")?;
     let api = Api::new(&transaksi.base_url, &mutasi.base_url)?;
     let stamp = setup::run_stamp();
-    let statements_on = args.statement_timeout_secs > 0;
-    let statement_timeout = Duration::from_secs(args.statement_timeout_secs);
     let load_accounts = args.accounts as usize;
 
-    // 1. Accounts (the probe last, not in the accounts file).
-    let mut accounts =
-        setup::accounts(&api, args.accounts, args.accounts_file.as_deref(), stamp).await?;
-    let probe_index = args.accounts;
-    if statements_on {
-        let probe = setup::register_one(&api, stamp, probe_index)
-            .await
-            .context("registering the probe account")?;
-        accounts.push(probe);
-    }
-
-    // 2. Start snapshot (and the credential cache).
-    let snapshot_started = Instant::now();
-    let start = setup::balances(&api, &accounts, "start snapshot").await?;
-    let load_would_end = snapshot_started.elapsed()
-        + match args.total_ops {
-            Some(_) => Duration::ZERO,
-            None => Duration::from_secs(args.warmup_secs + args.duration_secs),
-        };
-    if load_would_end > SERVER_CACHE_TTL {
-        eprintln!(
-            "WARNING: the start snapshot took {:.0} s; with transaksi's default credential-cache TTL of {} s the first accounts' entries expire before the load ends, and their argon2 verifications will be measured (raise transaksi's --auth-cache-ttl-secs, or use fewer accounts; the summary counts them)",
-            snapshot_started.elapsed().as_secs_f64(),
-            SERVER_CACHE_TTL.as_secs()
-        );
-    }
-    if statements_on {
-        // The probe's first statement read runs argon2 in mutasi: not during the measurement.
-        api.mutasi_page(&accounts[probe_index as usize], 1, None)
-            .await
-            .context("first statement read of the probe account")?;
-    }
+    // 1. and 2. Accounts (the probe last) and the start snapshot.
+    let (accounts, start) = prepare(&api, &args, stamp).await?;
 
     // 3. Funding.
     let mut ledger = Ledger {
@@ -190,42 +158,124 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     };
 
     // 4. Load, with the probe alongside.
-    let load_targets: Arc<[Driven]> = accounts[..load_accounts]
+    let measured = measure(&api, &args, stamp, (&transaksi, &mutasi), &accounts).await?;
+    ledger.absorb(measured.ledger);
+
+    // 5. Money check.
+    let (money, expected_total) = check_money(&api, &accounts, &start, &ledger).await;
+
+    // 6. Statement check.
+    let statements = if statements_on(&args) {
+        let checked_until = measured.load_ended + Duration::from_secs(args.statement_timeout_secs);
+        let report = verify::statements(&api, &accounts, &start, &ledger, checked_until).await;
+        for failure in &report.failures {
+            eprintln!("  statement: {failure}");
+        }
+        Some(report)
+    } else {
+        None
+    };
+
+    let summary = summarize(
+        &args,
+        &measured.load,
+        measured.probe.as_ref(),
+        (expected_total, &money),
+        statements.as_ref(),
+        measured.argon2_during_load,
+    );
+    print!("{}", summary.text());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("writing the summary to {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+/// Whether the run checks statements (and runs the probe): `--statement-timeout-secs` > 0.
+fn statements_on(args: &RunArgs) -> bool {
+    args.statement_timeout_secs > 0
+}
+
+/// Steps 1 and 2: the accounts (with the probe's last when statements are checked) and their
+/// balances at the start, which also fills transaksi's credential cache.
+async fn prepare(
+    api: &Api,
+    args: &RunArgs,
+    stamp: u64,
+) -> anyhow::Result<(Vec<Account>, Vec<Decimal>)> {
+    let mut accounts =
+        setup::accounts(api, args.accounts, args.accounts_file.as_deref(), stamp).await?;
+    let probe_index = args.accounts;
+    if statements_on(args) {
+        let probe = setup::register_one(api, stamp, probe_index)
+            .await
+            .context("registering the probe account")?;
+        accounts.push(probe);
+    }
+    let snapshot_started = Instant::now();
+    let start = setup::balances(api, &accounts, "start snapshot").await?;
+    let load_would_end = snapshot_started.elapsed()
+        + match args.total_ops {
+            Some(_) => Duration::ZERO,
+            None => Duration::from_secs(args.warmup_secs + args.duration_secs),
+        };
+    if load_would_end > SERVER_CACHE_TTL {
+        eprintln!(
+            "WARNING: the start snapshot took {:.0} s; with transaksi's default credential-cache TTL of {} s the first accounts' entries expire before the load ends, and their argon2 verifications will be measured (raise transaksi's --auth-cache-ttl-secs, or use fewer accounts; the summary counts them)",
+            snapshot_started.elapsed().as_secs_f64(),
+            SERVER_CACHE_TTL.as_secs()
+        );
+    }
+    if statements_on(args) {
+        // The probe's first statement read runs argon2 in mutasi: not during the measurement.
+        api.mutasi_page(&accounts[probe_index as usize], 1, None)
+            .await
+            .context("first statement read of the probe account")?;
+    }
+    Ok((accounts, start))
+}
+
+/// What step 4 measured.
+struct Measured {
+    load: LoadResult,
+    probe: Option<ProbeResult>,
+    /// Every operation answered (or not) during the load and by the probe.
+    ledger: Ledger,
+    argon2_during_load: Option<u64>,
+    load_ended: Instant,
+}
+
+/// Step 4: the load on the accounts (all but the probe's), and the probe alongside when
+/// statements are checked.
+async fn measure(
+    api: &Api,
+    args: &RunArgs,
+    stamp: u64,
+    (transaksi, mutasi): (&Endpoint, &Endpoint),
+    accounts: &[Account],
+) -> anyhow::Result<Measured> {
+    let load_targets: Arc<[Driven]> = accounts[..args.accounts as usize]
         .iter()
         .map(driven)
         .collect::<anyhow::Result<Vec<_>>>()?
         .into();
-    let plan = Plan {
-        mode: match args.rate {
-            Some(rate) => Mode::Open(Schedule::new(rate)),
-            None => Mode::Closed,
-        },
-        stop: match args.total_ops {
-            Some(n) => Stop::TotalOps(n),
-            None => Stop::Timed {
-                warmup: Duration::from_secs(args.warmup_secs),
-                measured: Duration::from_secs(args.duration_secs),
-            },
-        },
-        connections: args.connections,
-        target: args.target,
-        tarik_percent: args.tarik_percent,
-        idempotency_prefix: args.idempotency_keys.then(|| format!("loadgen-{stamp}")),
-    };
-    eprintln!("{}", describe(&args));
+    let plan = plan(args, stamp);
+    eprintln!("{}", describe(args));
     let verifications_before = api.argon2_verifications().await;
     let (stop_probe, probe_stopped) = watch::channel(false);
-    let probe_task = if statements_on {
+    let probe_task = if statements_on(args) {
         let probe = Probe {
             transaksi: transaksi.clone(),
             mutasi: mutasi.clone(),
-            account: driven(&accounts[probe_index as usize])?,
-            index: probe_index,
+            account: driven(&accounts[args.accounts as usize])?,
+            index: args.accounts,
             start_after: match plan.stop {
                 Stop::Timed { warmup, .. } => warmup,
                 Stop::TotalOps(_) => Duration::ZERO,
             },
-            visible_within: statement_timeout,
+            visible_within: Duration::from_secs(args.statement_timeout_secs),
         };
         Some(tokio::spawn(probe::run(probe, probe_stopped)))
     } else {
@@ -241,7 +291,7 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
         Some(task) => Some(task.await.context("the probe task")?),
         None => None,
     };
-    ledger.absorb(std::mem::take(&mut load.ledger));
+    let mut ledger = std::mem::take(&mut load.ledger);
     if let Some(probe) = &mut probe {
         ledger.absorb(std::mem::take(&mut probe.ledger));
     }
@@ -252,12 +302,46 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     {
         eprintln!("  error: {sample}");
     }
+    Ok(Measured {
+        load,
+        probe,
+        ledger,
+        argon2_during_load,
+        load_ended,
+    })
+}
 
-    // 5. Money check.
-    // A balance that cannot be read fails the check, but the load's results are still reported.
-    let money = match setup::balances(&api, &accounts, "money check").await {
+fn plan(args: &RunArgs, stamp: u64) -> Plan {
+    Plan {
+        mode: match args.rate {
+            Some(rate) => Mode::Open(Schedule::new(rate)),
+            None => Mode::Closed,
+        },
+        stop: match args.total_ops {
+            Some(n) => Stop::TotalOps(n),
+            None => Stop::Timed {
+                warmup: Duration::from_secs(args.warmup_secs),
+                measured: Duration::from_secs(args.duration_secs),
+            },
+        },
+        connections: args.connections,
+        target: args.target,
+        tarik_percent: args.tarik_percent,
+        idempotency_prefix: args.idempotency_keys.then(|| format!("loadgen-{stamp}")),
+    }
+}
+
+/// Step 5: every balance again against the start plus what was answered. A balance that cannot
+/// be read fails the check, but the load's results are still reported. Also the expected total.
+async fn check_money(
+    api: &Api,
+    accounts: &[Account],
+    start: &[Decimal],
+    ledger: &Ledger,
+) -> (Result<MoneyCheck, String>, Decimal) {
+    let money = match setup::balances(api, accounts, "money check").await {
         Ok(end) => Ok(ledger::money_check(
-            &start,
+            start,
             &end,
             &ledger.posted,
             &ledger.unknown,
@@ -272,43 +356,10 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
             );
         }
     }
-    let expected_total: Decimal = ledger::expected_balances(&start, &ledger.posted)
+    let expected_total: Decimal = ledger::expected_balances(start, &ledger.posted)
         .iter()
         .sum();
-
-    // 6. Statement check.
-    let statements = if statements_on {
-        let report = verify::statements(
-            &api,
-            &accounts,
-            &start,
-            &ledger,
-            load_ended + statement_timeout,
-        )
-        .await;
-        for failure in &report.failures {
-            eprintln!("  statement: {failure}");
-        }
-        Some(report)
-    } else {
-        None
-    };
-
-    let summary = summarize(
-        &args,
-        &load,
-        probe.as_ref(),
-        (expected_total, &money),
-        statements.as_ref(),
-        argon2_during_load,
-    );
-    print!("{}", summary.text());
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("writing the summary to {}", path.display()))?;
-    }
-    Ok(summary)
+    (money, expected_total)
 }
 
 /// The hot path's view of an account: its number and `Authorization` header.
@@ -354,72 +405,7 @@ fn summarize(
     let warmup = &load.warmup;
     let duration_s = load.measured_duration.as_secs_f64();
     let open = args.rate.is_some();
-    let mut failures = Vec::new();
-
-    match money {
-        Err(error) => failures.push(format!("money check: cannot read the balances: {error}")),
-        Ok(money) => {
-            if !money.mismatches.is_empty() || money.expected_total != money.actual_total {
-                failures.push(format!(
-                    "money check: {} accounts do not hold what the answers said (expected total {}, actual {})",
-                    money.mismatches.len(),
-                    report::money(money.expected_total),
-                    report::money(money.actual_total)
-                ));
-            }
-            if money.inconclusive_accounts > 0 {
-                failures.push(format!(
-                    "money check inconclusive: {} accounts had an operation of unknown outcome",
-                    money.inconclusive_accounts
-                ));
-            }
-            if money.stray_operations > 0 {
-                failures.push(format!(
-                    "money check: {} operations on unknown account indices (a loadgen bug)",
-                    money.stray_operations
-                ));
-            }
-        }
-    }
-    if let Some(s) = statements
-        && !s.ok()
-    {
-        failures.push(format!(
-            "statement check: {} of {} accounts do not match ({} of {} rows found{})",
-            s.accounts_failed,
-            s.accounts_checked,
-            s.rows_found,
-            s.rows_expected,
-            if s.accounts_skipped > 0 {
-                format!(", {} accounts not checkable", s.accounts_skipped)
-            } else {
-                String::new()
-            }
-        ));
-    }
-    let server_errors = warmup.server_errors + measured.server_errors;
-    if server_errors > 0 {
-        failures.push(format!("{server_errors} answers 5xx"));
-    }
-    let transport_errors = warmup.transport_errors + measured.transport_errors;
-    if transport_errors > 0 {
-        failures.push(format!("{transport_errors} transport errors"));
-    }
-    let unexpected = warmup.rejected + measured.rejected + warmup.garbled + measured.garbled;
-    if unexpected > 0 {
-        failures.push(format!(
-            "{unexpected} unexpected answers (4xx other than saldo tidak cukup, or a 200 that does not match the request)"
-        ));
-    }
-    if let Some(p) = probe
-        && p.errors > 0
-    {
-        failures.push(format!(
-            "{} probe errors (5xx, transport or unexpected answers)",
-            p.errors
-        ));
-    }
-
+    let failures = failures(load, probe, money, statements);
     let rate_achieved = open.then(|| report::throughput(measured.attempted, duration_s));
     Summary {
         label: args.label(),
@@ -469,4 +455,84 @@ fn summarize(
         ok: failures.is_empty(),
         failures,
     }
+}
+
+/// Why the run fails: the money check, the statement check, and any answer that should not
+/// have come (5xx, transport errors, unexpected answers, probe errors).
+fn failures(
+    load: &LoadResult,
+    probe: Option<&ProbeResult>,
+    money: &Result<MoneyCheck, String>,
+    statements: Option<&StatementReport>,
+) -> Vec<String> {
+    let (measured, warmup) = (&load.measured, &load.warmup);
+    let mut failures = money_failures(money);
+    if let Some(s) = statements
+        && !s.ok()
+    {
+        failures.push(format!(
+            "statement check: {} of {} accounts do not match ({} of {} rows found{})",
+            s.accounts_failed,
+            s.accounts_checked,
+            s.rows_found,
+            s.rows_expected,
+            if s.accounts_skipped > 0 {
+                format!(", {} accounts not checkable", s.accounts_skipped)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let server_errors = warmup.server_errors + measured.server_errors;
+    if server_errors > 0 {
+        failures.push(format!("{server_errors} answers 5xx"));
+    }
+    let transport_errors = warmup.transport_errors + measured.transport_errors;
+    if transport_errors > 0 {
+        failures.push(format!("{transport_errors} transport errors"));
+    }
+    let unexpected = warmup.rejected + measured.rejected + warmup.garbled + measured.garbled;
+    if unexpected > 0 {
+        failures.push(format!(
+            "{unexpected} unexpected answers (4xx other than saldo tidak cukup, or a 200 that does not match the request)"
+        ));
+    }
+    if let Some(p) = probe
+        && p.errors > 0
+    {
+        failures.push(format!(
+            "{} probe errors (5xx, transport or unexpected answers)",
+            p.errors
+        ));
+    }
+    failures
+}
+
+fn money_failures(money: &Result<MoneyCheck, String>) -> Vec<String> {
+    let money = match money {
+        Err(error) => return vec![format!("money check: cannot read the balances: {error}")],
+        Ok(money) => money,
+    };
+    let mut failures = Vec::new();
+    if !money.mismatches.is_empty() || money.expected_total != money.actual_total {
+        failures.push(format!(
+            "money check: {} accounts do not hold what the answers said (expected total {}, actual {})",
+            money.mismatches.len(),
+            report::money(money.expected_total),
+            report::money(money.actual_total)
+        ));
+    }
+    if money.inconclusive_accounts > 0 {
+        failures.push(format!(
+            "money check inconclusive: {} accounts had an operation of unknown outcome",
+            money.inconclusive_accounts
+        ));
+    }
+    if money.stray_operations > 0 {
+        failures.push(format!(
+            "money check: {} operations on unknown account indices (a loadgen bug)",
+            money.stray_operations
+        ));
+    }
+    failures
 }

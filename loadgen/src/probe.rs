@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use http_body_util::Full;
 use hyper::header::{AUTHORIZATION, HOST};
 use hyper::{Method, Request, StatusCode, Uri};
+use rust_decimal::Decimal;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -69,8 +70,6 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
         ledger: Ledger::default(),
         error_samples: Vec::new(),
     };
-    let mut transaksi = Connection::new(probe.transaksi.clone());
-    let mut mutasi = Connection::new(probe.mutasi.clone());
     let newest_line_uri =
         match Uri::try_from(format!("/mutasi/{}?limit=1", probe.account.no_rekening)) {
             Ok(uri) => uri,
@@ -80,13 +79,14 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
                 return result;
             }
         };
-    let op = Op {
-        account: probe.index,
-        jenis: Jenis::Tabung,
-        nominal_cents: PROBE_NOMINAL_CENTS,
+    let mut prober = Prober {
+        transaksi: Connection::new(probe.transaksi.clone()),
+        mutasi: Connection::new(probe.mutasi.clone()),
+        newest_line_uri,
+        probe,
+        result,
     };
-
-    let mut next = Instant::now() + probe.start_after;
+    let mut next = Instant::now() + prober.probe.start_after;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
@@ -96,37 +96,64 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
             break;
         }
         next += PROBE_EVERY;
+        if let Some(saldo) = prober.deposit().await {
+            prober.await_line(saldo).await;
+        }
+        // Behind (a slow statement): start the next probe now rather than in a burst.
+        next = next.max(Instant::now());
+    }
+    prober.result
+}
 
+/// One probe's connections and what it found so far.
+struct Prober {
+    transaksi: Connection,
+    mutasi: Connection,
+    newest_line_uri: Uri,
+    probe: Probe,
+    result: ProbeResult,
+}
+
+impl Prober {
+    fn op(&self) -> Op {
+        Op {
+            account: self.probe.index,
+            jenis: Jenis::Tabung,
+            nominal_cents: PROBE_NOMINAL_CENTS,
+        }
+    }
+
+    /// Deposits 0.01; the balance answered, or `None` (counted, and kept as an error sample)
+    /// when the deposit was not answered with a matching 200.
+    async fn deposit(&mut self) -> Option<Decimal> {
+        let (op, probe) = (self.op(), &self.probe);
         let request = posting_request(&probe.transaksi, &probe.account, op, None);
-        let saldo = match transaksi.send(request).await {
+        let result = &mut self.result;
+        let saldo = match self.transaksi.send(request).await {
             Outcome::Answered { status, body } => {
                 match ops::classify(&probe.account.no_rekening, op, status, &body) {
                     Answer::Posted { saldo } => saldo,
                     Answer::Garbled => {
                         result.ledger.unknown.push(probe.index);
-                        error(&mut result, format!("probe deposit: 200 {}", lossy(&body)));
-                        continue;
+                        error(result, format!("probe deposit: 200 {}", lossy(&body)));
+                        return None;
                     }
                     _ => {
-                        error(
-                            &mut result,
-                            format!("probe deposit: {status} {}", lossy(&body)),
-                        );
-                        continue;
+                        error(result, format!("probe deposit: {status} {}", lossy(&body)));
+                        return None;
                     }
                 }
             }
             Outcome::NotSent(e) => {
-                error(&mut result, format!("probe deposit not sent: {e:#}"));
-                continue;
+                error(result, format!("probe deposit not sent: {e:#}"));
+                return None;
             }
             Outcome::Unknown(e) => {
                 result.ledger.unknown.push(probe.index);
-                error(&mut result, format!("probe deposit outcome unknown: {e:#}"));
-                continue;
+                error(result, format!("probe deposit outcome unknown: {e:#}"));
+                return None;
             }
         };
-        let committed = Instant::now();
         result.probes += 1;
         result.ledger.posted.push(Posted {
             account: probe.index,
@@ -134,50 +161,51 @@ pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
             nominal: op.nominal(),
             saldo,
         });
+        Some(saldo)
+    }
 
+    /// Polls the newest statement line until it carries `saldo` (the delay is recorded) or
+    /// `visible_within` has passed since the deposit was answered.
+    async fn await_line(&mut self, saldo: Decimal) {
+        let committed = Instant::now();
         loop {
             let mut request = Request::new(Full::new(Bytes::new()));
             *request.method_mut() = Method::GET;
-            *request.uri_mut() = newest_line_uri.clone();
+            *request.uri_mut() = self.newest_line_uri.clone();
             request
                 .headers_mut()
-                .insert(HOST, probe.mutasi.authority.clone());
+                .insert(HOST, self.probe.mutasi.authority.clone());
             request
                 .headers_mut()
-                .insert(AUTHORIZATION, probe.account.authorization.clone());
+                .insert(AUTHORIZATION, self.probe.account.authorization.clone());
+            let result = &mut self.result;
             result.polls += 1;
-            match mutasi.send(request).await {
+            match self.mutasi.send(request).await {
                 Outcome::Answered { status, body } if status == StatusCode::OK => {
                     match parse_mutasi_page(&body) {
                         Ok(page) if page.lines.first().is_some_and(|l| l.saldo == saldo) => {
                             latency::record(&mut result.delay, committed.elapsed());
                             result.seen += 1;
-                            break;
+                            return;
                         }
                         Ok(_) => {}
-                        Err(e) => error(&mut result, format!("probe poll: {e:#}")),
+                        Err(e) => error(result, format!("probe poll: {e:#}")),
                     }
                 }
                 Outcome::Answered { status, body } => {
-                    error(
-                        &mut result,
-                        format!("probe poll: {status} {}", lossy(&body)),
-                    );
+                    error(result, format!("probe poll: {status} {}", lossy(&body)));
                 }
                 Outcome::NotSent(e) | Outcome::Unknown(e) => {
-                    error(&mut result, format!("probe poll: {e:#}"));
+                    error(result, format!("probe poll: {e:#}"));
                 }
             }
-            if committed.elapsed() >= probe.visible_within {
+            if committed.elapsed() >= self.probe.visible_within {
                 result.not_seen += 1;
-                break;
+                return;
             }
             tokio::time::sleep(POLL_EVERY).await;
         }
-        // Behind (a slow statement): start the next probe now rather than in a burst.
-        next = next.max(Instant::now());
     }
-    result
 }
 
 fn error(result: &mut ProbeResult, message: String) {

@@ -112,6 +112,15 @@ impl Summary {
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut out = String::new();
+        self.write_load(&mut out);
+        self.write_latency(&mut out);
+        self.write_checks(&mut out);
+        self.write_verdict(&mut out);
+        out
+    }
+
+    /// The run, its throughput, the open loop's rate, the answers' statuses.
+    fn write_load(&self, out: &mut String) {
         let mode = match self.rate_asked {
             Some(rate) => format!("open loop at {rate} ops/s"),
             None => "closed loop".into(),
@@ -157,6 +166,10 @@ impl Summary {
             );
         }
         out.push('\n');
+    }
+
+    /// Latency, service time, and the argon2 runs that slowed the load down.
+    fn write_latency(&self, out: &mut String) {
         let latency_title = if self.rate_asked.is_some() {
             "latency ms (from intended start)"
         } else {
@@ -181,6 +194,10 @@ impl Summary {
                 "WARNING: transaksi ran {n} argon2 PIN verifications during the load (credential-cache misses, e.g. entries that expired during a long setup); throughput and latency include them"
             );
         }
+    }
+
+    /// The money check, the statement check, the commit-to-statement delay.
+    fn write_checks(&self, out: &mut String) {
         match &self.actual_total {
             Some(actual_total) => {
                 let _ = writeln!(
@@ -226,6 +243,9 @@ impl Summary {
                 probe.probes, probe.seen, probe.not_seen, probe.errors, probe.polls
             );
         }
+    }
+
+    fn write_verdict(&self, out: &mut String) {
         if self.ok {
             let _ = writeln!(out, "RESULT {}: PASS", self.label);
         } else {
@@ -234,7 +254,6 @@ impl Summary {
                 let _ = writeln!(out, "  - {failure}");
             }
         }
-        out
     }
 }
 

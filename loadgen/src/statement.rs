@@ -43,22 +43,7 @@ pub fn check(start_saldo: Decimal, expected: &[Line], newest_first: &[Line]) -> 
     let newest = &newest_first[..k.min(newest_first.len())];
     let mut problems = Vec::new();
 
-    // Multiset intersection of the newest k lines with the expected operations.
-    let mut wanted: HashMap<Line, usize> = HashMap::with_capacity(k);
-    for line in expected {
-        *wanted.entry(normalized(line)).or_default() += 1;
-    }
-    let mut found = 0;
-    let mut extra = 0;
-    for line in newest {
-        match wanted.get_mut(&normalized(line)) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                found += 1;
-            }
-            _ => extra += 1,
-        }
-    }
+    let (found, extra) = matching(expected, newest);
     if newest_first.len() < k {
         problems.push(format!(
             "{} of {k} lines in the statement",
@@ -90,13 +75,13 @@ pub fn check(start_saldo: Decimal, expected: &[Line], newest_first: &[Line]) -> 
     }
 
     // Each line's saldo follows from the older line's.
-    let mut broken_links = 0;
-    for (i, line) in newest.iter().enumerate() {
-        let previous = newest_first.get(i + 1).map_or(Decimal::ZERO, |l| l.saldo);
-        if line.saldo != previous + line.jenis.signed(line.nominal) {
-            broken_links += 1;
-        }
-    }
+    let broken_links = (0..newest.len())
+        .filter(|&i| {
+            let previous = newest_first.get(i + 1).map_or(Decimal::ZERO, |l| l.saldo);
+            let line = &newest[i];
+            line.saldo != previous + line.jenis.signed(line.nominal)
+        })
+        .count();
     if broken_links > 0 {
         problems.push(format!(
             "{broken_links} lines whose saldo does not follow from the line before"
@@ -108,6 +93,27 @@ pub fn check(start_saldo: Decimal, expected: &[Line], newest_first: &[Line]) -> 
         found,
         problems,
     }
+}
+
+/// The multiset intersection of the `newest` lines with the `expected` operations: how many
+/// were found, and how many of the newest lines were not expected.
+fn matching(expected: &[Line], newest: &[Line]) -> (usize, usize) {
+    let mut wanted: HashMap<Line, usize> = HashMap::with_capacity(expected.len());
+    for line in expected {
+        *wanted.entry(normalized(line)).or_default() += 1;
+    }
+    let mut found = 0;
+    let mut extra = 0;
+    for line in newest {
+        match wanted.get_mut(&normalized(line)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                found += 1;
+            }
+            _ => extra += 1,
+        }
+    }
+    (found, extra)
 }
 
 /// Decimals equal in value hash alike only with the same scale; compare values.

@@ -13,17 +13,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use bukubesar_common::auth::{Authenticator, CredentialStore};
+use bukubesar_common::auth::CredentialStore;
 use bukubesar_common::db::DbCredentials;
 use bukubesar_common::http::serve;
 use bukubesar_common::stream::password_from_env;
 use sqlx::PgPool;
 
-use api::AppState;
-use app::consumer::ConsumerStats;
+use app::context::App;
+use app::stats::ConsumerStats;
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
-use datastore::stream::StreamConsumer;
+use datastore::stream::{StreamConsumer, StreamMonitor};
 
 /// The HTTP application. `credentials_pool` reaches the credential table (transaksi's
 /// database, `--auth-db-name`).
@@ -36,24 +36,19 @@ pub fn application(
     bukubesar_common::metrics::install();
     app::metrics::describe();
     let consumer = settings.consumer();
-    let credentials = CredentialStore::new(credentials_pool);
     let redis = settings
         .redis
         .connect_lazy(password_from_env())
         .context("configuring the Redis connection")?;
-    let state = AppState {
+    let app = App::new(
         datastore,
-        authenticator: Arc::new(Authenticator::new(
-            credentials.clone(),
-            settings.auth.policy(),
-        )),
-        credentials,
-        redis,
+        CredentialStore::new(credentials_pool),
+        settings.auth.policy(),
+        StreamMonitor::new(redis, consumer.stream),
+        consumer.group,
         stats,
-        stream: consumer.stream,
-        group: consumer.group,
-    };
-    Ok(api::router(state, settings.serve.request_timeout()))
+    );
+    Ok(api::router(app, settings.serve.request_timeout()))
 }
 
 /// Starts the stream consumer (its own Redis connection, lazy: Redis may be down at start).

@@ -8,5 +8,5 @@ use clap::Parser;
 async fn main() -> ExitCode {
     let cli = mutasi::config::Cli::parse();
     let (level, telemetry) = (cli.log_level, cli.settings.telemetry.clone());
-    bukubesar_common::telemetry::run_service("mutasi", level, &telemetry, mutasi::run(cli)).await
+    bukubesar_process::telemetry::run_service("mutasi", level, &telemetry, mutasi::run(cli)).await
 }

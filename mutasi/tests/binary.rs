@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use bukubesar_common::testkit::{postgres, redis as test_redis};
+use bukubesar_testkit::{postgres, redis as test_redis};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -52,7 +52,8 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     let pool = sqlx::PgPool::connect_with(server.options(&transaksi_db))
         .await
         .expect("connect");
-    transaksi::datastore::MIGRATOR
+    // transaksi's schema holds the credential table mutasi authenticates against.
+    sqlx::migrate!("../migrations/transaksi")
         .run(&pool)
         .await
         .expect("migrate transaksi");
@@ -118,7 +119,7 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     assert_eq!(ready["redis"], "ok");
     assert_eq!(ready["credentials"], "ok");
 
-    let status = bukubesar_common::testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
+    let status = bukubesar_testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
     while let Ok(Some(line)) = lines.next_line().await {
         seen.push(line);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bukubesar_common::testkit::postgres;
+use bukubesar_testkit::postgres;
 use tokio::process::Command;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_mutasi");

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bukubesar_common::critical;
-use bukubesar_common::log::LogLevel;
-use bukubesar_common::telemetry::{self, TelemetryArgs};
+use bukubesar_process::critical;
+use bukubesar_process::log::LogLevel;
+use bukubesar_process::telemetry::{self, TelemetryArgs};
 use clap::{Parser, Subcommand};
 use kube::Client;
 use tracing::info;
@@ -101,7 +101,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let trigger = Arc::new(trigger);
     let on_signal = trigger.clone();
     tokio::spawn(async move {
-        bukubesar_common::shutdown::signal().await;
+        bukubesar_process::shutdown::signal().await;
         info!("shutdown signal received");
         on_signal.trigger();
     });
@@ -116,14 +116,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(http::serve(listener, health, shutdown.clone()));
     info!(addr = %args.health_addr, "serving /healthz, /readyz, /metrics");
 
-    let identity = args.identity.clone().unwrap_or_else(|| {
-        format!(
-            "operator-{}",
-            operator::builders::secrets::random_password()
-                .get(..8)
-                .unwrap_or("x")
-        )
-    });
+    let identity = identity(&args);
     let ctx = Arc::new(Context::new(
         client.clone(),
         metrics.clone(),
@@ -164,4 +157,16 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         Err(error) => return Err(error.into()),
     }
     result
+}
+
+/// This replica's name in the Lease: `--identity` (the pod's name), else a random one.
+fn identity(args: &RunArgs) -> String {
+    args.identity.clone().unwrap_or_else(|| {
+        format!(
+            "operator-{}",
+            operator::builders::secrets::random_password()
+                .get(..8)
+                .unwrap_or("x")
+        )
+    })
 }

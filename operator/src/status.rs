@@ -124,9 +124,28 @@ pub fn compute(inputs: Inputs<'_>) -> LedgerDeploymentStatus {
         .filter(|c| !c.ready)
         .map(|c| format!("{} ({}/{})", c.name, c.ready_replicas, c.desired_replicas))
         .collect();
+    let (g, p, now) = (inputs.generation, inputs.previous, &inputs.now);
+    let conditions = verdicts(inputs.error, &waiting)
+        .into_iter()
+        .map(|(type_, ok, reason, message)| condition(type_, ok, reason, message, g, p, now))
+        .collect();
+    LedgerDeploymentStatus {
+        observed_generation: g,
+        conditions,
+        components,
+        transaksi_url: Some(inputs.transaksi_url),
+        mutasi_url: Some(inputs.mutasi_url),
+    }
+}
+
+/// Ready, Progressing and Degraded as (type, status, reason, message), from this reconcile's
+/// error and the components still `waiting`.
+fn verdicts(
+    error: Option<&str>,
+    waiting: &[String],
+) -> [(&'static str, bool, &'static str, String); 3] {
     let all_ready = waiting.is_empty();
-    let ready = inputs.error.is_none() && all_ready;
-    let (ready_reason, ready_message) = match (inputs.error, all_ready) {
+    let (ready_reason, ready_message) = match (error, all_ready) {
         (Some(e), _) => ("ReconcileFailed", format!("reconcile failed: {e}")),
         (None, true) => (
             "AllComponentsReady",
@@ -137,53 +156,35 @@ pub fn compute(inputs: Inputs<'_>) -> LedgerDeploymentStatus {
             format!("waiting for {}", waiting.join(", ")),
         ),
     };
-    let (progressing, progressing_reason, progressing_message) = if all_ready {
+    let progressing = if all_ready {
         (
+            PROGRESSING,
             false,
             "RolloutComplete",
             "every component is rolled out".to_owned(),
         )
     } else {
         (
+            PROGRESSING,
             true,
             "RollingOut",
             format!("waiting for {}", waiting.join(", ")),
         )
     };
-    let (degraded_reason, degraded_message) = match inputs.error {
+    let (degraded_reason, degraded_message) = match error {
         Some(e) => ("ReconcileFailed", e.to_owned()),
         None => ("AsExpected", "the last reconcile succeeded".to_owned()),
     };
-    let g = inputs.generation;
-    let p = inputs.previous;
-    let now = &inputs.now;
-    LedgerDeploymentStatus {
-        observed_generation: g,
-        conditions: vec![
-            condition(READY, ready, ready_reason, ready_message, g, p, now),
-            condition(
-                PROGRESSING,
-                progressing,
-                progressing_reason,
-                progressing_message,
-                g,
-                p,
-                now,
-            ),
-            condition(
-                DEGRADED,
-                inputs.error.is_some(),
-                degraded_reason,
-                degraded_message,
-                g,
-                p,
-                now,
-            ),
-        ],
-        components,
-        transaksi_url: Some(inputs.transaksi_url),
-        mutasi_url: Some(inputs.mutasi_url),
-    }
+    [
+        (
+            READY,
+            error.is_none() && all_ready,
+            ready_reason,
+            ready_message,
+        ),
+        progressing,
+        (DEGRADED, error.is_some(), degraded_reason, degraded_message),
+    ]
 }
 
 /// Whether a status says `Ready=True`.

@@ -20,8 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 
-use bukubesar_common::testkit::otlp::OtlpReceiver;
-use bukubesar_common::testkit::prometheus;
+use bukubesar_testkit::otlp::OtlpReceiver;
+use bukubesar_testkit::prometheus;
 
 use operator::crd::LedgerDeployment;
 use support::{SA_NAMESPACE, admin, wait_for};

@@ -2,7 +2,7 @@
 //! the same images, the operator's PostgreSQL init script byte for byte, the same PostgreSQL
 //! environment and probe, Redis with the operator's durability flags and probe, Jaeger with
 //! OTLP on, and the services given every flag the operator gives them, with the same values
-//! (host names aside). mutasi/tests/compose.rs checks the services' side (their parsers,
+//! (host names aside). platform-tests/tests/compose.rs checks the services' side (their parsers,
 //! ports, environment, .env.example). No cluster needed.
 
 use std::collections::BTreeMap;
@@ -102,13 +102,9 @@ fn images_are_the_operators_defaults() {
 
 #[test]
 fn postgres_runs_the_operators_init_script_with_its_environment() {
+    // The script itself is one file: the operator's INIT_SCRIPT is compose/postgres-init.sh
+    // (include_str!), so only how compose runs it is checked here.
     let path = root().join("compose/postgres-init.sh");
-    let script = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        script == postgres::INIT_SCRIPT,
-        "compose/postgres-init.sh differs from operator::builders::postgres::INIT_SCRIPT; \
-         regenerate it from the operator's constant"
-    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();

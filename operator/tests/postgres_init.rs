@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bukubesar_common::testkit::postgres;
+use bukubesar_testkit::postgres;
 use operator::builders::postgres::INIT_SCRIPT;
 
 fn run(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

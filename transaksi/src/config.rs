@@ -6,9 +6,9 @@ use std::time::Duration;
 use bukubesar_common::auth::AuthArgs;
 use bukubesar_common::db::DbArgs;
 use bukubesar_common::http::serve::ServeArgs;
-use bukubesar_common::log::LogLevel;
 use bukubesar_common::stream::RedisArgs;
-use bukubesar_common::telemetry::TelemetryArgs;
+use bukubesar_process::log::LogLevel;
+use bukubesar_process::telemetry::TelemetryArgs;
 use clap::{Parser, Subcommand};
 
 const ENVIRONMENT_HELP: &str = "\
@@ -138,7 +138,7 @@ impl Settings {
 
 /// The environment variables this binary reads itself: the secrets, never flags. (A flag that
 /// may also be set from the environment declares its variable through clap instead.)
-/// `mutasi/tests/compose.rs` checks docker-compose.yml against this list and against `--help`.
+/// `platform-tests/tests/compose.rs` checks docker-compose.yml against this list and against `--help`.
 pub const ENVIRONMENT: &[&str] = &[
     bukubesar_common::db::DB_USER_ENV,
     bukubesar_common::db::DB_PASSWORD_ENV,

@@ -7,7 +7,6 @@ pub mod app;
 pub mod config;
 pub mod datastore;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,12 +14,11 @@ use axum::Router;
 use bukubesar_common::db::DbCredentials;
 use bukubesar_common::http::serve;
 
-use api::AppState;
-use app::group_commit::GroupCommit;
-use bukubesar_common::auth::Authenticator;
+use app::commit_signal::CommitSignal;
+use app::context::App;
 use config::{Cli, Command, Settings};
 use datastore::Datastore;
-use datastore::outbox::StreamPublisher;
+use datastore::stream::StreamPublisher;
 
 /// How often expired idempotency keys and published outbox rows are swept.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -29,24 +27,26 @@ const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 50_000;
 
 /// The application (router and state) over a datastore, as the binary and the tests use it.
-/// Pass a clone of the same datastore to [`spawn_relay`] so postings wake the relay.
-pub fn application(settings: &Settings, datastore: Datastore) -> Router {
+/// Every posting that commits rings `committed`; hand the same signal to [`spawn_relay`] so
+/// the relay publishes it at once.
+pub fn application(settings: &Settings, datastore: Datastore, committed: CommitSignal) -> Router {
     bukubesar_common::metrics::install();
     app::metrics::describe();
-    let policy = settings.auth.policy();
-    let state = AppState {
-        authenticator: Arc::new(Authenticator::new(datastore.credentials(), policy)),
-        group_commit: GroupCommit::start(datastore.clone(), settings.group_commit()),
+    let app = App::new(
         datastore,
-    };
-    api::router(state, settings.serve.request_timeout())
+        settings.group_commit(),
+        settings.auth.policy(),
+        committed,
+    );
+    api::router(app, settings.serve.request_timeout())
 }
 
-/// Starts the outbox relay towards `--redis-*`/`--stream` (password: `REDIS_PASSWORD`). The
-/// connection is lazy: Redis may be down at start; the relay retries.
+/// Starts the outbox relay towards `--redis-*`/`--stream` (password: `REDIS_PASSWORD`),
+/// woken by `committed`. The connection is lazy: Redis may be down at start; the relay retries.
 pub fn spawn_relay(
     settings: &Settings,
     datastore: Datastore,
+    committed: CommitSignal,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let connection = settings
         .redis
@@ -57,6 +57,7 @@ pub fn spawn_relay(
         datastore,
         publisher,
         settings.relay(),
+        committed,
     )))
 }
 
@@ -86,7 +87,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         settings.idempotency_retention_hours,
         settings.outbox_retention_hours,
     ));
-    let relay = spawn_relay(&settings, datastore.clone())?;
+    let committed = CommitSignal::default();
+    let relay = spawn_relay(&settings, datastore.clone(), committed.clone())?;
     tracing::info!(
         redis_host = %settings.redis.host,
         redis_port = settings.redis.port,
@@ -94,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         "outbox relay started"
     );
 
-    let router = application(&settings, datastore);
+    let router = application(&settings, datastore, committed);
     serve::until_shutdown(listener, router, &settings.serve).await?;
     // Rows the relay had claimed but not marked stay unpublished and are sent again by the
     // next relay: a duplicate at worst, never a loss.

@@ -9,6 +9,6 @@ use clap::Parser;
 async fn main() -> ExitCode {
     let cli = transaksi::config::Cli::parse();
     let (level, telemetry) = (cli.log_level, cli.settings.telemetry.clone());
-    bukubesar_common::telemetry::run_service("transaksi", level, &telemetry, transaksi::run(cli))
+    bukubesar_process::telemetry::run_service("transaksi", level, &telemetry, transaksi::run(cli))
         .await
 }

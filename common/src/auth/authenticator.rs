@@ -25,11 +25,11 @@ use tokio::sync::{OnceCell, Semaphore};
 use tracing::Instrument;
 
 use super::credential_cache::{CredentialCache, Fingerprint};
-use super::store::Kredensial;
+use super::store::Credential;
 use super::{AuthError, AuthPolicy, CredentialStore, WRONG_CREDENTIALS, is_well_formed_pin};
 use crate::batching::{BatchSettings, Batcher};
 use crate::metrics::{AUTH_FAILURES, AUTH_PIN_VERIFY_DURATION};
-use crate::no_rekening;
+use crate::no_rekening::NoRekening;
 
 /// The outcome of one argon2 verification, shared by everyone waiting on it.
 #[derive(Clone, Copy, Debug)]
@@ -44,13 +44,13 @@ pub struct Authenticator {
     cache: CredentialCache,
     in_flight: Mutex<HashMap<Fingerprint, Arc<OnceCell<Verdict>>>>,
     /// Coalesces the per-request credential reads; started at the first request.
-    reader: OnceLock<Batcher<String, CredentialRead>>,
+    reader: OnceLock<Batcher<NoRekening, CredentialRead>>,
     argon2_permits: Semaphore,
     policy: AuthPolicy,
 }
 
 /// One coalesced credential read's answer for one request.
-type CredentialRead = Result<Option<Kredensial>, Arc<sqlx::Error>>;
+type CredentialRead = Result<Option<Credential>, Arc<sqlx::Error>>;
 
 /// Credential reads: up to 256 accounts per query, two queries in flight, no waiting for
 /// company (a read only batches what queued while the previous ones ran).
@@ -60,18 +60,18 @@ const CREDENTIAL_READS: BatchSettings = BatchSettings {
     workers: 2,
 };
 
-async fn read_many(store: &CredentialStore, accounts: Vec<String>) -> Vec<CredentialRead> {
-    let mut unique: Vec<&str> = accounts.iter().map(String::as_str).collect();
+async fn read_many(store: &CredentialStore, requested: Vec<NoRekening>) -> Vec<CredentialRead> {
+    let mut unique: Vec<&NoRekening> = requested.iter().collect();
     unique.sort_unstable();
     unique.dedup();
-    match store.kredensial_many(&unique).await {
-        Ok(found) => accounts
+    match store.credentials(&unique).await {
+        Ok(found) => requested
             .iter()
             .map(|no_rekening| Ok(found.get(no_rekening).cloned()))
             .collect(),
         Err(error) => {
             let error = Arc::new(error);
-            accounts.iter().map(|_| Err(error.clone())).collect()
+            requested.iter().map(|_| Err(error.clone())).collect()
         }
     }
 }
@@ -88,9 +88,15 @@ impl Authenticator {
         }
     }
 
-    /// Succeeds when `pin` is the PIN of `no_rekening` and the account is not locked.
-    /// Counted in `auth_failures_total` when refused; traced as the span `auth.verify`.
-    pub async fn authenticate(&self, no_rekening: &str, pin: &str) -> Result<(), AuthError> {
+    /// Succeeds, with the account, when `pin` is the PIN of `no_rekening` and the account is
+    /// not locked. `None` is a claimed account number that is not even well formed: refused
+    /// like a wrong PIN. Counted in `auth_failures_total` when refused; traced as the span
+    /// `auth.verify`.
+    pub async fn authenticate(
+        &self,
+        no_rekening: Option<NoRekening>,
+        pin: &str,
+    ) -> Result<NoRekening, AuthError> {
         let result = self
             .check(no_rekening, pin)
             .instrument(tracing::info_span!("auth.verify"))
@@ -104,30 +110,33 @@ impl Authenticator {
         result
     }
 
-    async fn check(&self, no_rekening: &str, pin: &str) -> Result<(), AuthError> {
+    async fn check(
+        &self,
+        no_rekening: Option<NoRekening>,
+        pin: &str,
+    ) -> Result<NoRekening, AuthError> {
         // Malformed values can never be right; they are refused without touching the
         // database and without counting as an attempt.
-        if !no_rekening::is_well_formed(no_rekening) || !is_well_formed_pin(pin) {
-            return Err(AuthError::Unauthenticated {
-                remark: WRONG_CREDENTIALS,
-            });
-        }
-        let Some(kredensial) = self.read_kredensial(no_rekening).await? else {
-            return Err(AuthError::Unauthenticated {
-                remark: WRONG_CREDENTIALS,
-            });
+        let wrong = || AuthError::Unauthenticated {
+            remark: WRONG_CREDENTIALS,
         };
-        if kredensial.terkunci {
+        let Some(no_rekening) = no_rekening.filter(|_| is_well_formed_pin(pin)) else {
+            return Err(wrong());
+        };
+        let Some(credential) = self.read_credential(&no_rekening).await? else {
+            return Err(wrong());
+        };
+        if credential.locked {
             return Err(AuthError::Locked);
         }
         let fingerprint = self
             .cache
-            .fingerprint(no_rekening, pin, &kredensial.pin_hash);
+            .fingerprint(no_rekening.as_str(), pin, &credential.pin_hash);
         if self.cache.contains(&fingerprint) {
-            if kredensial.gagal_pin > 0 {
-                self.store.reset_gagal_pin(no_rekening).await?;
+            if credential.gagal_pin > 0 {
+                self.store.reset_gagal_pin(&no_rekening).await?;
             }
-            return Ok(());
+            return Ok(no_rekening);
         }
 
         let cell = {
@@ -135,7 +144,7 @@ impl Authenticator {
             in_flight.entry(fingerprint).or_default().clone()
         };
         let verdict = cell
-            .get_or_try_init(|| self.verify_uncached(no_rekening, pin))
+            .get_or_try_init(|| self.verify_uncached(&no_rekening, pin))
             .await;
         {
             let mut in_flight = self.lock_in_flight();
@@ -147,31 +156,36 @@ impl Authenticator {
             }
         }
         match *verdict? {
-            Verdict::Valid => Ok(()),
+            Verdict::Valid => Ok(no_rekening),
             Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AuthError::Locked),
-            Verdict::WrongPin { locked: false } => Err(AuthError::Unauthenticated {
-                remark: WRONG_CREDENTIALS,
-            }),
+            Verdict::WrongPin { locked: false } => Err(wrong()),
         }
     }
 
     /// The account's credentials, read after this call started (shared with concurrent
     /// requests).
-    async fn read_kredensial(&self, no_rekening: &str) -> Result<Option<Kredensial>, AuthError> {
+    async fn read_credential(
+        &self,
+        no_rekening: &NoRekening,
+    ) -> Result<Option<Credential>, AuthError> {
         let reader = self.reader.get_or_init(|| {
             let store = self.store.clone();
-            Batcher::start(CREDENTIAL_READS, move |accounts: Vec<String>| {
+            Batcher::start(CREDENTIAL_READS, move |requested: Vec<NoRekening>| {
                 let store = store.clone();
-                async move { read_many(&store, accounts).await }
+                async move { read_many(&store, requested).await }
             })
         });
-        match reader.submit(no_rekening.to_owned()).await {
+        match reader.submit(no_rekening.clone()).await {
             Ok(read) => Ok(read?),
             Err(stopped) => Err(AuthError::Internal(stopped.into())),
         }
     }
 
-    async fn verify_uncached(&self, no_rekening: &str, pin: &str) -> Result<Verdict, AuthError> {
+    async fn verify_uncached(
+        &self,
+        no_rekening: &NoRekening,
+        pin: &str,
+    ) -> Result<Verdict, AuthError> {
         let max = self.policy.max_failures;
         let Some(pin_hash) = self.store.reserve_pin_attempt(no_rekening, max).await? else {
             // Every slot is taken (failures plus verifications in flight): lock now.
@@ -183,7 +197,7 @@ impl Authenticator {
         if self.verify_pin(pin, &pin_hash).await? {
             self.store.reset_gagal_pin(no_rekening).await?;
             self.cache
-                .insert(self.cache.fingerprint(no_rekening, pin, &pin_hash));
+                .insert(self.cache.fingerprint(no_rekening.as_str(), pin, &pin_hash));
             Ok(Verdict::Valid)
         } else {
             let locked = self

@@ -17,7 +17,9 @@ mod store;
 use std::time::Duration;
 
 pub use authenticator::Authenticator;
-pub use store::{CredentialStore, Kredensial};
+
+use crate::no_rekening::NoRekening;
+pub use store::{Credential, CredentialStore};
 
 /// The `--auth-*` flags, the same on both services. Set `--auth-max-failures` and
 /// `--auth-lockout-secs` alike on transaksi and mutasi: they share one lock per account.
@@ -92,7 +94,7 @@ pub enum AuthError {
 
     /// The account in the request is not registered.
     #[error("nomor rekening tidak dikenali")]
-    UnknownAccount,
+    UnknownRekening,
 
     /// The credential database cannot be reached or is overloaded.
     #[error("layanan sedang tidak tersedia; coba lagi")]
@@ -126,19 +128,19 @@ pub fn is_well_formed_pin(pin: &str) -> bool {
 }
 
 /// Only the account holder may touch an account: another registered account is
-/// [`AuthError::Forbidden`] (403), an unregistered one [`AuthError::UnknownAccount`] (400).
+/// [`AuthError::Forbidden`] (403), an unregistered one [`AuthError::UnknownRekening`] (400).
 pub async fn authorize(
     store: &CredentialStore,
-    authenticated: &str,
-    requested: &str,
+    authenticated: &NoRekening,
+    requested: &NoRekening,
 ) -> Result<(), AuthError> {
     if authenticated == requested {
         return Ok(());
     }
-    if crate::no_rekening::is_well_formed(requested) && store.nasabah_exists(requested).await? {
+    if store.nasabah_exists(requested).await? {
         Err(AuthError::Forbidden)
     } else {
-        Err(AuthError::UnknownAccount)
+        Err(AuthError::UnknownRekening)
     }
 }
 

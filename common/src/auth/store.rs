@@ -8,26 +8,29 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::no_rekening::NoRekening;
+
 /// A handle on the credential table. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct CredentialStore {
     pool: PgPool,
 }
 
-/// What authentication needs to know about an account.
+/// What authentication needs to know about an account (`gagal_pin` is the column: wrong PINs
+/// in a row).
 #[derive(Clone)]
-pub struct Kredensial {
+pub struct Credential {
     pub pin_hash: String,
     pub gagal_pin: i32,
-    pub terkunci: bool,
+    pub locked: bool,
 }
 
-impl std::fmt::Debug for Kredensial {
+impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kredensial")
+        f.debug_struct("Credential")
             .field("pin_hash", &"<redacted>")
             .field("gagal_pin", &self.gagal_pin)
-            .field("terkunci", &self.terkunci)
+            .field("locked", &self.locked)
             .finish()
     }
 }
@@ -46,34 +49,34 @@ impl CredentialStore {
             .map(|_| ())
     }
 
-    pub async fn nasabah_exists(&self, no_rekening: &str) -> Result<bool, sqlx::Error> {
+    pub async fn nasabah_exists(&self, no_rekening: &NoRekening) -> Result<bool, sqlx::Error> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM nasabah WHERE no_rekening = $1)")
             .bind(no_rekening)
             .fetch_one(&self.pool)
             .await
     }
 
-    /// The credentials of every registered account among `accounts`, in one query.
-    pub async fn kredensial_many(
+    /// The credentials of every registered account among `no_rekening`, in one query.
+    pub async fn credentials(
         &self,
-        accounts: &[&str],
-    ) -> Result<HashMap<String, Kredensial>, sqlx::Error> {
-        let rows: Vec<(String, String, i32, bool)> = sqlx::query_as(
+        no_rekening: &[&NoRekening],
+    ) -> Result<HashMap<NoRekening, Credential>, sqlx::Error> {
+        let rows: Vec<(NoRekening, String, i32, bool)> = sqlx::query_as(
             "SELECT no_rekening, pin_hash, gagal_pin, COALESCE(terkunci_sampai > now(), false)
                FROM nasabah WHERE no_rekening = ANY($1::text[])",
         )
-        .bind(accounts)
+        .bind(no_rekening)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(no_rekening, pin_hash, gagal_pin, terkunci)| {
+            .map(|(no_rekening, pin_hash, gagal_pin, locked)| {
                 (
                     no_rekening,
-                    Kredensial {
+                    Credential {
                         pin_hash,
                         gagal_pin,
-                        terkunci,
+                        locked,
                     },
                 )
             })
@@ -85,7 +88,7 @@ impl CredentialStore {
     /// is cleared here and the count starts again at this attempt.
     pub async fn reserve_pin_attempt(
         &self,
-        no_rekening: &str,
+        no_rekening: &NoRekening,
         max_failures: i32,
     ) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar(
@@ -108,20 +111,20 @@ impl CredentialStore {
     /// by a concurrent one).
     pub async fn lock_if_exhausted(
         &self,
-        no_rekening: &str,
+        no_rekening: &NoRekening,
         max_failures: i32,
         lockout: Duration,
     ) -> Result<bool, sqlx::Error> {
         let (locked_here, locked): (bool, bool) = sqlx::query_as(
-            "WITH kunci AS (
+            "WITH locked_now AS (
                  UPDATE nasabah
                     SET terkunci_sampai = now() + make_interval(secs => $3)
                   WHERE no_rekening = $1 AND gagal_pin >= $2
                     AND (terkunci_sampai IS NULL OR terkunci_sampai <= now())
               RETURNING 1
              )
-             SELECT EXISTS (SELECT 1 FROM kunci),
-                    EXISTS (SELECT 1 FROM kunci)
+             SELECT EXISTS (SELECT 1 FROM locked_now),
+                    EXISTS (SELECT 1 FROM locked_now)
                     OR EXISTS (SELECT 1 FROM nasabah
                                 WHERE no_rekening = $1 AND terkunci_sampai > now())",
         )
@@ -133,7 +136,7 @@ impl CredentialStore {
         if locked_here {
             metrics::counter!(crate::metrics::AUTH_LOCKOUTS).increment(1);
             tracing::warn!(
-                no_rekening,
+                no_rekening = no_rekening.as_str(),
                 lockout_secs = lockout.as_secs(),
                 "account locked"
             );
@@ -142,7 +145,7 @@ impl CredentialStore {
     }
 
     /// A correct PIN resets the count of consecutive wrong PINs.
-    pub async fn reset_gagal_pin(&self, no_rekening: &str) -> Result<(), sqlx::Error> {
+    pub async fn reset_gagal_pin(&self, no_rekening: &NoRekening) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE nasabah SET gagal_pin = 0 WHERE no_rekening = $1 AND gagal_pin <> 0")
             .bind(no_rekening)
             .execute(&self.pool)

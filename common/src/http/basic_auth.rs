@@ -1,5 +1,6 @@
 //! The authentication middleware: `Authorization: Basic base64(no_rekening:pin)` on every
-//! route that names an account. On success the handler receives [`Authenticated`].
+//! route that names an account. On success the handler receives [`Authenticated`]: the
+//! account number, parsed here once.
 //! The header value and the PIN are never logged.
 
 use axum::extract::{Request, State};
@@ -12,14 +13,14 @@ use std::sync::Arc;
 
 use super::error::ApiError;
 use crate::auth::{AuthError, Authenticator};
-use crate::no_rekening;
+use crate::no_rekening::NoRekening;
 
 /// Longest Authorization header considered (a valid one is under 40 bytes).
 const MAX_AUTHORIZATION_BYTES: usize = 512;
 
 /// The account whose PIN was verified for this request.
 #[derive(Clone, Debug)]
-pub struct Authenticated(pub String);
+pub struct Authenticated(pub NoRekening);
 
 /// Use with `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
 pub async fn require_auth(
@@ -27,11 +28,14 @@ pub async fn require_auth(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let (no_rekening, pin) = basic_credentials(request.headers())?;
-    if no_rekening::is_well_formed(&no_rekening) {
+    let (claimed, pin) = basic_credentials(request.headers())?;
+    // A claim that is not even an account number is refused by the authenticator like a
+    // wrong PIN (and counted there).
+    let no_rekening = NoRekening::parse(&claimed).ok();
+    if let Some(no_rekening) = &no_rekening {
         tracing::Span::current().record("auth_no_rekening", no_rekening.as_str());
     }
-    authenticator.authenticate(&no_rekening, &pin).await?;
+    let no_rekening = authenticator.authenticate(no_rekening, &pin).await?;
     request.extensions_mut().insert(Authenticated(no_rekening));
     Ok(next.run(request).await)
 }

@@ -43,7 +43,7 @@ impl ApiError {
     /// A 503: the database (or another dependency) cannot answer now; nothing was written.
     /// Logged as CRITICAL with the cause (never shown to the client).
     pub fn unavailable(remark: impl Into<String>, cause: &dyn std::fmt::Display) -> Self {
-        crate::critical!(error = %cause, "dependency unavailable");
+        bukubesar_process::critical!(error = %cause, "dependency unavailable");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, remark)
     }
 
@@ -62,7 +62,7 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, remark)
             }
             AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, remark),
-            AuthError::UnknownAccount => ApiError {
+            AuthError::UnknownRekening => ApiError {
                 field: Some("no_rekening"),
                 ..ApiError::new(StatusCode::BAD_REQUEST, remark)
             },

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 pub use basic_auth::{Authenticated, require_auth};
 pub use error::{ApiError, ErrorBody, Remark};
-pub use path::AccountPath;
+pub use path::NoRekeningPath;
 
 /// The router fallback for unknown paths.
 pub async fn not_found() -> ApiError {

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::error::{ApiError, Remark};
 use crate::metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
-use crate::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -37,49 +37,17 @@ pub struct RequestTimeout(pub Duration);
 #[derive(Clone, Debug)]
 struct MatchedRoute(String);
 
+/// The outermost layer: a request span (continuing the caller's `traceparent`), the time
+/// limit, the `x-request-id` header, the request metrics and the one log line per request.
 pub async fn log_request(
     State(RequestTimeout(timeout)): State<RequestTimeout>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= MAX_REQUEST_ID_LEN
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_id = request_id(&request);
     let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
-    // says which account the credentials named, whatever the outcome. `otel.name` becomes
-    // "METHOD /route" once the route is known.
-    let span = tracing::info_span!(
-        "request",
-        otel.name = %method,
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        route = tracing::field::Empty,
-        status = tracing::field::Empty,
-        auth_no_rekening = tracing::field::Empty
-    );
-    if let Some(parent) = request
-        .headers()
-        .get(&TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Traceparent::parse)
-    {
-        parent.adopt(&span);
-    }
+    let span = request_span(&request, &request_id);
 
     let mut response = match tokio::time::timeout(timeout, next.run(request).instrument(span.clone())).await {
         Ok(response) => response,
@@ -103,7 +71,60 @@ pub async fn log_request(
         .increment(1);
     metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route)
         .record(elapsed.as_secs_f64());
+    log_answer(&span, &response, elapsed);
+    response
+}
 
+/// The client's `x-request-id` when it is a short token, else a fresh one.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= MAX_REQUEST_ID_LEN
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The `request` span, a child of the caller's `traceparent` when it sent one.
+fn request_span(request: &Request, request_id: &str) -> tracing::Span {
+    let method = request.method().as_str();
+    let path = request.uri().path();
+    // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
+    // says which account the credentials named, whatever the outcome. `otel.name` becomes
+    // "METHOD /route" once the route is known.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty,
+        auth_no_rekening = tracing::field::Empty
+    );
+    if let Some(parent) = request
+        .headers()
+        .get(&TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Traceparent::parse)
+    {
+        parent.adopt(&span);
+    }
+    span
+}
+
+/// The one log line of a request, in its span: ERROR for 5xx, WARNING for 4xx (with the
+/// remark), INFO otherwise.
+fn log_answer(span: &tracing::Span, response: &Response, elapsed: Duration) {
+    let status = response.status().as_u16();
     span.record("status", status);
     if status >= 500 {
         span.record("otel.status_code", "error");
@@ -115,7 +136,6 @@ pub async fn log_request(
         400..=499 => tracing::warn!(status, latency_ms, remark, "request rejected"),
         _ => tracing::info!(status, latency_ms, "request completed"),
     });
-    response
 }
 
 /// Route layer (`Router::route_layer(axum::middleware::from_fn(tag_route))`, added after every

@@ -74,7 +74,7 @@ pub async fn bind(host: &str, port: u16, service: &'static str) -> anyhow::Resul
     let listener = match TcpListener::bind((host, port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            crate::critical!(host = %host, port, reason = %error, "cannot listen; exiting");
+            bukubesar_process::critical!(host = %host, port, reason = %error, "cannot listen; exiting");
             return Err(error).context("binding the listener");
         }
     };
@@ -101,7 +101,7 @@ pub async fn until_shutdown(
     builder.http2().timer(TokioTimer::new());
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let signal = crate::shutdown::signal();
+    let signal = bukubesar_process::shutdown::signal();
     tokio::pin!(signal);
     loop {
         let slot = tokio::select! {

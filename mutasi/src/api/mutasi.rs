@@ -3,16 +3,17 @@
 use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
 use bukubesar_common::http::money;
-use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
+use bukubesar_common::http::{Authenticated, ErrorBody, NoRekeningPath};
+use bukubesar_common::no_rekening::NoRekening;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::ApiError;
 use crate::app::AppError;
-use crate::app::statement::{self, Permintaan};
+use crate::app::context::App;
+use crate::app::mutasi::PageRequest;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MutasiResponse {
@@ -27,8 +28,8 @@ pub struct MutasiResponse {
 pub struct MutasiItem {
     #[serde(serialize_with = "rfc3339")]
     pub tanggal_transaksi: DateTime<Utc>,
-    #[schema(pattern = "^[0-9]{10}$")]
-    pub no_rekening: String,
+    #[schema(value_type = String, pattern = "^[0-9]{10}$")]
+    pub no_rekening: NoRekening,
     /// `C` deposit (credit), `D` withdrawal (debit).
     #[schema(pattern = "^[CD]$", example = "C")]
     pub jenis_transaksi: String,
@@ -65,44 +66,37 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
     )
 )]
 pub async fn mutasi(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    AccountPath(no_rekening): AccountPath,
+    NoRekeningPath(no_rekening): NoRekeningPath,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MutasiResponse>, ApiError> {
-    let permintaan = query_parameters(query.as_deref())?;
-    let halaman = statement::halaman(
-        &state.datastore,
-        &state.credentials,
-        &who,
-        &no_rekening,
-        permintaan,
-    )
-    .await?;
+    let request = query_parameters(query.as_deref())?;
+    let page = crate::app::mutasi::page(&app, &who, &no_rekening, request).await?;
     Ok(Json(MutasiResponse {
-        mutasi: halaman
+        mutasi: page
             .mutasi
             .into_iter()
-            .map(|b| MutasiItem {
-                tanggal_transaksi: b.tanggal_transaksi,
-                no_rekening: b.no_rekening,
-                jenis_transaksi: b.jenis_transaksi,
-                nominal: b.nominal,
-                saldo: b.saldo,
+            .map(|row| MutasiItem {
+                tanggal_transaksi: row.tanggal_transaksi,
+                no_rekening: row.no_rekening,
+                jenis_transaksi: row.jenis_transaksi,
+                nominal: row.nominal,
+                saldo: row.saldo,
             })
             .collect(),
-        next_cursor: halaman.next_cursor,
+        next_cursor: page.next_cursor,
     }))
 }
 
 /// `limit` and `cursor` (each at most once); other parameters are ignored.
-fn query_parameters(query: Option<&str>) -> Result<Permintaan<'_>, AppError> {
-    let mut permintaan = Permintaan::default();
+fn query_parameters(query: Option<&str>) -> Result<PageRequest<'_>, AppError> {
+    let mut request = PageRequest::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = match name {
-            "limit" => &mut permintaan.limit,
-            "cursor" => &mut permintaan.cursor,
+            "limit" => &mut request.limit,
+            "cursor" => &mut request.cursor,
             _ => continue,
         };
         if slot.replace(value).is_some() {
@@ -112,7 +106,7 @@ fn query_parameters(query: Option<&str>) -> Result<Permintaan<'_>, AppError> {
             });
         }
     }
-    Ok(permintaan)
+    Ok(request)
 }
 
 #[cfg(test)]

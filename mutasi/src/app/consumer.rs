@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bukubesar_common::event::MutasiEvent;
@@ -25,6 +25,7 @@ use bukubesar_common::retry::Outage;
 use tokio::time::Instant;
 
 use super::metrics;
+use super::stats::ConsumerStats;
 use crate::datastore::Datastore;
 use crate::datastore::stream::{Entry, StreamConsumer};
 
@@ -49,23 +50,6 @@ pub struct ConsumerSettings {
     pub backoff_max: Duration,
 }
 
-/// Counters since start (also written into the log lines that change them).
-#[derive(Debug, Default)]
-pub struct ConsumerStats {
-    /// Entries read (new, own pending, or claimed).
-    pub read: AtomicU64,
-    /// Statement rows inserted.
-    pub inserted: AtomicU64,
-    /// Entries whose event was already in the statement (redeliveries).
-    pub duplicates: AtomicU64,
-    /// Entries taken over from other consumers.
-    pub claimed: AtomicU64,
-    /// Entries moved to the dead-letter stream.
-    pub dead_lettered: AtomicU64,
-    /// Entries trimmed from the stream after every group acknowledged them.
-    pub trimmed: AtomicU64,
-}
-
 #[derive(Debug, thiserror::Error)]
 enum RoundError {
     #[error("redis: {0}")]
@@ -84,6 +68,17 @@ struct Progress {
     next_claim: Instant,
     next_trim: Instant,
 }
+
+/// What one round works with.
+struct Consumer<'a> {
+    datastore: &'a Datastore,
+    stream: &'a StreamConsumer,
+    settings: &'a ConsumerSettings,
+    stats: &'a ConsumerStats,
+}
+
+/// Why an entry cannot be stored.
+type Poison<'a> = (&'a Entry, String);
 
 /// Runs until the task is dropped.
 pub async fn run(
@@ -113,8 +108,14 @@ pub async fn run(
         consumer = %settings.consumer,
         "statement consumer started"
     );
+    let consumer = Consumer {
+        datastore: &datastore,
+        stream: &stream,
+        settings: &settings,
+        stats: &stats,
+    };
     loop {
-        match round(&datastore, &stream, &settings, &stats, &mut progress).await {
+        match consumer.round(&mut progress).await {
             Ok(()) => {
                 if let Some(lasted) = outage.succeeded() {
                     tracing::info!(
@@ -142,38 +143,65 @@ pub async fn run(
     }
 }
 
-async fn round(
-    datastore: &Datastore,
-    stream: &StreamConsumer,
-    settings: &ConsumerSettings,
-    stats: &ConsumerStats,
-    progress: &mut Progress,
-) -> Result<(), RoundError> {
-    if !progress.group_ready {
-        stream.ensure_group().await?;
-        progress.group_ready = true;
-    }
-    if progress.check_database {
-        datastore.ping().await?;
-        progress.check_database = false;
+impl Consumer<'_> {
+    async fn round(&self, progress: &mut Progress) -> Result<(), RoundError> {
+        if !progress.group_ready {
+            self.stream.ensure_group().await?;
+            progress.group_ready = true;
+        }
+        if progress.check_database {
+            self.datastore.ping().await?;
+            progress.check_database = false;
+        }
+        // 1. Our own pending entries (after a start or a failed round), oldest first.
+        if let Some(after) = progress.own_pending_after.clone() {
+            return self.reread_own_pending(progress, &after).await;
+        }
+        // 2. Entries a dead (or hung) consumer left pending.
+        if Instant::now() >= progress.next_claim && self.take_over(progress).await? {
+            return Ok(());
+        }
+        // 3. Trim what every group has acknowledged.
+        if Instant::now() >= progress.next_trim {
+            progress.next_trim = Instant::now() + self.settings.trim_interval;
+            self.trim().await?;
+        }
+        // 4. New entries.
+        let settings = self.settings;
+        let entries = self
+            .stream
+            .read_new(settings.batch_size, settings.block)
+            .await?;
+        if !entries.is_empty() {
+            self.process(entries, false).await?;
+        }
+        Ok(())
     }
 
-    // 1. Our own pending entries (after a start or a failed round), oldest first.
-    if let Some(after) = progress.own_pending_after.clone() {
-        let entries = stream.read_own_pending(settings.batch_size, &after).await?;
+    async fn reread_own_pending(
+        &self,
+        progress: &mut Progress,
+        after: &str,
+    ) -> Result<(), RoundError> {
+        let entries = self
+            .stream
+            .read_own_pending(self.settings.batch_size, after)
+            .await?;
         match entries.last() {
             None => progress.own_pending_after = None,
             Some(last) => {
                 progress.own_pending_after = Some(last.id.clone());
-                process(datastore, stream, settings, stats, entries, true).await?;
+                self.process(entries, true).await?;
             }
         }
-        return Ok(());
+        Ok(())
     }
 
-    // 2. Entries a dead (or hung) consumer left pending.
-    if Instant::now() >= progress.next_claim {
-        let claimed = stream
+    /// Takes over a batch of entries idle with another consumer; true when there were some.
+    async fn take_over(&self, progress: &mut Progress) -> Result<bool, RoundError> {
+        let settings = self.settings;
+        let claimed = self
+            .stream
             .autoclaim(
                 settings.claim_idle,
                 &progress.claim_cursor,
@@ -185,89 +213,70 @@ async fn round(
             // A full pass over the pending list: look again in half the idle time.
             progress.next_claim = Instant::now() + settings.claim_idle / 2;
         }
-        if !claimed.entries.is_empty() {
-            stats
-                .claimed
-                .fetch_add(claimed.entries.len() as u64, Ordering::Relaxed);
-            tracing::info!(
-                entries = claimed.entries.len(),
-                idle_ms = settings.claim_idle.as_millis() as u64,
-                "took over entries left pending by another consumer"
-            );
-            process(datastore, stream, settings, stats, claimed.entries, true).await?;
-            return Ok(());
+        if claimed.entries.is_empty() {
+            return Ok(false);
         }
+        self.stats
+            .claimed
+            .fetch_add(claimed.entries.len() as u64, Ordering::Relaxed);
+        tracing::info!(
+            entries = claimed.entries.len(),
+            idle_ms = settings.claim_idle.as_millis() as u64,
+            "took over entries left pending by another consumer"
+        );
+        self.process(claimed.entries, true).await?;
+        Ok(true)
     }
 
-    // 3. Trim what every group has acknowledged.
-    if Instant::now() >= progress.next_trim {
-        progress.next_trim = Instant::now() + settings.trim_interval;
-        let trimmed = stream.trim_acknowledged(settings.stream_retention).await?;
+    async fn trim(&self) -> Result<(), RoundError> {
+        let trimmed = self
+            .stream
+            .trim_acknowledged(self.settings.stream_retention)
+            .await?;
         if trimmed > 0 {
-            stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
+            self.stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
             tracing::debug!(trimmed, "acknowledged entries trimmed from the stream");
         }
+        Ok(())
     }
 
-    // 4. New entries.
-    let entries = stream.read_new(settings.batch_size, settings.block).await?;
-    if !entries.is_empty() {
-        process(datastore, stream, settings, stats, entries, false).await?;
-    }
-    Ok(())
-}
-
-/// Why an entry cannot be stored.
-type Poison<'a> = (&'a Entry, String);
-
-async fn process(
-    datastore: &Datastore,
-    stream: &StreamConsumer,
-    settings: &ConsumerSettings,
-    stats: &ConsumerStats,
-    entries: Vec<Entry>,
-    redelivered: bool,
-) -> Result<(), RoundError> {
-    stats
-        .read
-        .fetch_add(entries.len() as u64, Ordering::Relaxed);
-    let deliveries: HashMap<String, u64> = if redelivered {
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        stream.delivery_counts(&ids).await?
-    } else {
-        HashMap::new()
-    };
-
-    let mut good: Vec<(&Entry, MutasiEvent)> = Vec::with_capacity(entries.len());
-    let mut poison: Vec<Poison<'_>> = Vec::new();
-    for entry in &entries {
-        let Some(fields) = &entry.fields else {
-            // Deleted from the stream while pending: nothing left to store; acknowledged below.
-            continue;
+    /// Stores what can be stored, dead-letters the poison, then acknowledges the whole batch.
+    async fn process(&self, entries: Vec<Entry>, redelivered: bool) -> Result<(), RoundError> {
+        self.stats
+            .read
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        let deliveries: HashMap<String, u64> = if redelivered {
+            let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+            self.stream.delivery_counts(&ids).await?
+        } else {
+            HashMap::new()
         };
-        if let Some(count) = deliveries
-            .get(&entry.id)
-            .filter(|n| **n > settings.max_deliveries)
-        {
-            poison.push((
-                entry,
-                format!("delivered {count} times without being stored"),
-            ));
-            continue;
-        }
-        match parse(fields) {
-            Ok(event) => good.push((entry, event)),
-            Err(reason) => poison.push((entry, reason)),
-        }
+        let (good, mut poison) = sort(&entries, &deliveries, self.settings.max_deliveries);
+        // Each event's `mutasi.consume` span continues the trace carried in its entry; its
+        // `mutasi.insert` child covers the batch insert that stored it.
+        let consume_spans: Vec<tracing::Span> = good
+            .iter()
+            .map(|(entry, event)| consume_span(self.settings, entry, event, redelivered))
+            .collect();
+        poison.extend(self.store(&good, &consume_spans).await?);
+        self.dead_letter(&poison).await?;
+        // Every entry of the batch is now stored (or was already), gone, or dead-lettered.
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        self.stream.ack(&ids).await?;
+        drop(consume_spans);
+        Ok(())
     }
 
-    // Each event's `mutasi.consume` span continues the trace carried in its entry; its
-    // `mutasi.insert` child covers the batch insert that stored it.
-    let consume_spans: Vec<tracing::Span> = good
-        .iter()
-        .map(|(entry, event)| consume_span(settings, entry, event, redelivered))
-        .collect();
-    if !good.is_empty() {
+    /// Inserts the events in one statement; when the table refuses the batch, one by one.
+    /// Returns the entries the table refused.
+    async fn store<'e>(
+        &self,
+        good: &[(&'e Entry, MutasiEvent)],
+        consume_spans: &[tracing::Span],
+    ) -> Result<Vec<Poison<'e>>, RoundError> {
+        if good.is_empty() {
+            return Ok(Vec::new());
+        }
         let events: Vec<&MutasiEvent> = good.iter().map(|(_, e)| e).collect();
         let insert_spans: Vec<tracing::Span> = consume_spans
             .iter()
@@ -282,45 +291,83 @@ async fn process(
             })
             .collect();
         let started = std::time::Instant::now();
-        let stored = datastore.insert_events(&events).await;
+        let stored = self.datastore.insert_events(&events).await;
         metrics::batch_inserted(events.len(), started.elapsed());
         drop(insert_spans);
         match stored {
-            Ok(inserted) => count_inserted(stats, inserted, events.len()),
-            Err(error) if bukubesar_common::db::is_unavailable(&error) => return Err(error.into()),
+            Ok(inserted) => {
+                count_inserted(self.stats, inserted, events.len());
+                Ok(Vec::new())
+            }
+            Err(error) if bukubesar_common::db::is_unavailable(&error) => Err(error.into()),
             Err(error) => {
                 // Something in the batch is refused by the table: find it, store the rest.
                 tracing::warn!(error = %error, entries = events.len(), "batch refused; storing its entries one by one");
-                for (entry, event) in &good {
-                    match datastore.insert_events(&[event]).await {
-                        Ok(inserted) => count_inserted(stats, inserted, 1),
-                        Err(error) if bukubesar_common::db::is_unavailable(&error) => {
-                            return Err(error.into());
-                        }
-                        Err(error) => poison.push((entry, refusal(&error))),
-                    }
-                }
+                self.store_one_by_one(good).await
             }
         }
     }
 
-    for (entry, reason) in &poison {
-        stream.dead_letter(entry, reason).await?;
-        let total = stats.dead_lettered.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::error!(
-            stream_id = %entry.id,
-            reason = %reason,
-            dead_letter_stream = %settings.dead_letter_stream,
-            dead_lettered_total = total,
-            "poison entry moved to the dead-letter stream"
-        );
+    async fn store_one_by_one<'e>(
+        &self,
+        good: &[(&'e Entry, MutasiEvent)],
+    ) -> Result<Vec<Poison<'e>>, RoundError> {
+        let mut refused = Vec::new();
+        for (entry, event) in good {
+            match self.datastore.insert_events(&[event]).await {
+                Ok(inserted) => count_inserted(self.stats, inserted, 1),
+                Err(error) if bukubesar_common::db::is_unavailable(&error) => {
+                    return Err(error.into());
+                }
+                Err(error) => refused.push((*entry, refusal(&error))),
+            }
+        }
+        Ok(refused)
     }
 
-    // Every entry of the batch is now stored (or was already), gone, or dead-lettered.
-    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-    stream.ack(&ids).await?;
-    drop(consume_spans);
-    Ok(())
+    async fn dead_letter(&self, poison: &[Poison<'_>]) -> Result<(), RoundError> {
+        for (entry, reason) in poison {
+            self.stream.dead_letter(entry, reason).await?;
+            let total = self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::error!(
+                stream_id = %entry.id,
+                reason = %reason,
+                dead_letter_stream = %self.settings.dead_letter_stream,
+                dead_lettered_total = total,
+                "poison entry moved to the dead-letter stream"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The entries whose events can be stored, and the poison: delivered too often, or
+/// unparseable. An entry deleted from the stream while pending is neither (nothing is left to
+/// store; it is acknowledged with the rest).
+fn sort<'e>(
+    entries: &'e [Entry],
+    deliveries: &HashMap<String, u64>,
+    max_deliveries: u64,
+) -> (Vec<(&'e Entry, MutasiEvent)>, Vec<Poison<'e>>) {
+    let mut good = Vec::with_capacity(entries.len());
+    let mut poison = Vec::new();
+    for entry in entries {
+        let Some(fields) = &entry.fields else {
+            continue;
+        };
+        if let Some(count) = deliveries.get(&entry.id).filter(|n| **n > max_deliveries) {
+            poison.push((
+                entry,
+                format!("delivered {count} times without being stored"),
+            ));
+            continue;
+        }
+        match parse(fields) {
+            Ok(event) => good.push((entry, event)),
+            Err(reason) => poison.push((entry, reason)),
+        }
+    }
+    (good, poison)
 }
 
 /// The `mutasi.consume` span of one event: a child of the entry's `traceparent` (the relay's

@@ -1,6 +1,7 @@
 //! mutasi's own Prometheus metrics (the HTTP and authentication ones are shared, see
 //! `bukubesar_common::metrics`). The consumer's counters are the [`ConsumerStats`] it keeps
-//! anyway, copied at scrape time; lag and pending are asked of Redis at scrape time.
+//! anyway, copied at scrape time; lag and pending are asked of Redis at scrape time
+//! (`super::health::scrape`).
 //!
 //! | name | type | meaning |
 //! |---|---|---|
@@ -18,7 +19,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::consumer::ConsumerStats;
+use super::stats::ConsumerStats;
 use crate::datastore::stream::GroupInfo;
 
 pub const READ: &str = "mutasi_stream_entries_read_total";

@@ -1,6 +1,7 @@
-//! Everything mutasi says to PostgreSQL ([`statement`]) and to Redis ([`stream`]).
+//! Everything mutasi says to PostgreSQL (the statement table: [`mutasi`]) and to Redis
+//! ([`stream`]).
 
-pub mod statement;
+pub mod mutasi;
 pub mod stream;
 
 use sqlx::PgPool;

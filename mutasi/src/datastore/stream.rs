@@ -295,6 +295,34 @@ impl StreamConsumer {
     }
 }
 
+/// The stream seen from the side, for `/readyz` and `/metrics`: a connection of its own (the
+/// consumer's may be blocked in `XREADGROUP`).
+#[derive(Clone)]
+pub struct StreamMonitor {
+    connection: ConnectionManager,
+    stream: String,
+}
+
+impl StreamMonitor {
+    pub fn new(connection: ConnectionManager, stream: String) -> Self {
+        StreamMonitor { connection, stream }
+    }
+
+    /// `PING`.
+    pub async fn ping(&self) -> redis::RedisResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.connection.clone())
+            .await
+            .map(|_| ())
+    }
+
+    /// The consumer group `name` of the stream, if it exists.
+    pub async fn group(&self, name: &str) -> redis::RedisResult<Option<GroupInfo>> {
+        let groups = groups(&mut self.connection.clone(), &self.stream).await?;
+        Ok(groups.into_iter().find(|g| g.name == name))
+    }
+}
+
 /// One consumer group as `XINFO GROUPS` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupInfo {

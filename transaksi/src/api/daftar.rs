@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::AppState;
 use super::dto::{DaftarRequest, DaftarResponse};
 use super::error::ApiError;
 use super::json::JsonBody;
-use crate::app::pendaftaran::{self, Permintaan};
+use crate::app::context::App;
+use crate::app::pendaftaran::{self, Request};
 use bukubesar_common::http::ErrorBody;
 
 /// Register a customer and open an account with saldo 0.
@@ -25,17 +25,16 @@ use bukubesar_common::http::ErrorBody;
     )
 )]
 pub async fn daftar(
-    State(state): State<AppState>,
+    State(app): State<App>,
     JsonBody(body): JsonBody<DaftarRequest>,
 ) -> Result<Json<DaftarResponse>, ApiError> {
-    let permintaan = Permintaan {
+    let request = Request {
         nama: body.nama,
         nik: body.nik,
         no_hp: body.no_hp,
         pin: body.pin,
     };
-    let no_rekening =
-        pendaftaran::daftar(&state.datastore, &state.authenticator, permintaan).await?;
+    let no_rekening = pendaftaran::daftar(&app, request).await?;
     tracing::info!(no_rekening = %no_rekening, "customer registered");
     Ok(Json(DaftarResponse { no_rekening }))
 }

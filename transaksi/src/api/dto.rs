@@ -1,5 +1,8 @@
 //! Request and response bodies of the HTTP API.
 
+use bukubesar_common::event::Jenis;
+use bukubesar_common::http::money;
+use bukubesar_common::no_rekening::NoRekening;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -7,8 +10,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::datastore::posting::{Jenis, Posted};
-use bukubesar_common::http::money;
+use crate::app::outcome::Posted;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DaftarRequest {
@@ -29,8 +31,8 @@ pub struct DaftarRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DaftarResponse {
     /// The new account number (10 digits); use it with the PIN for Basic authentication.
-    #[schema(pattern = "^[0-9]{10}$", example = "4821937465")]
-    pub no_rekening: String,
+    #[schema(value_type = String, pattern = "^[0-9]{10}$", example = "4821937465")]
+    pub no_rekening: NoRekening,
 }
 
 /// `/tabung` and `/tarik`. `nominal` is kept as its raw JSON text so it can be checked exactly
@@ -53,8 +55,8 @@ pub struct PostingResponse {
     pub saldo: Decimal,
     /// The transaction id (also the event id in the statement stream).
     pub id: Uuid,
-    #[schema(pattern = "^[0-9]{10}$")]
-    pub no_rekening: String,
+    #[schema(value_type = String, pattern = "^[0-9]{10}$")]
+    pub no_rekening: NoRekening,
     /// `C` for a deposit (tabung), `D` for a withdrawal (tarik).
     #[schema(value_type = String, pattern = "^[CD]$", example = "C")]
     pub jenis_transaksi: Jenis,
@@ -71,7 +73,7 @@ impl From<Posted> for PostingResponse {
             id: posted.id,
             no_rekening: posted.no_rekening,
             jenis_transaksi: posted.jenis,
-            nominal: posted.nominal,
+            nominal: posted.nominal.value(),
             tanggal_transaksi: posted.tanggal_transaksi,
         }
     }
@@ -79,8 +81,8 @@ impl From<Posted> for PostingResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SaldoResponse {
-    #[schema(pattern = "^[0-9]{10}$")]
-    pub no_rekening: String,
+    #[schema(value_type = String, pattern = "^[0-9]{10}$")]
+    pub no_rekening: NoRekening,
     #[serde(serialize_with = "money::number")]
     #[schema(value_type = f64, minimum = 0, example = 100000.50)]
     pub saldo: Decimal,

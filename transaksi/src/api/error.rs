@@ -20,7 +20,7 @@ impl From<AppError> for ApiError {
                 with_field(StatusCode::BAD_REQUEST, field)
             }
             AppError::Auth(auth) => ApiError::from(auth),
-            AppError::InsufficientBalance | AppError::BalanceLimit => {
+            AppError::InsufficientSaldo | AppError::SaldoLimit => {
                 with_field(StatusCode::BAD_REQUEST, "nominal")
             }
             AppError::IdempotencyKeyReused => {

@@ -20,7 +20,6 @@ pub mod openapi;
 pub mod posting;
 pub mod saldo;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,27 +27,18 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 
-use bukubesar_common::auth::Authenticator;
 use bukubesar_common::http::require_auth;
 
-use crate::datastore::Datastore;
+use crate::app::context::App;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub datastore: Datastore,
-    /// The queue deposits and withdrawals are posted through (group commit).
-    pub group_commit: crate::app::group_commit::GroupCommit,
-    pub authenticator: Arc<Authenticator>,
-}
-
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The router; every handler's state is the [`App`], through which it reaches the rest.
+pub fn router(app: App, request_timeout: Duration) -> Router {
     let authenticated = Router::new()
         .route("/tabung", post(posting::tabung))
         .route("/tarik", post(posting::tarik))
         .route("/saldo/{no_rekening}", get(saldo::saldo))
         .route_layer(middleware::from_fn_with_state(
-            state.authenticator.clone(),
+            app.authenticator(),
             require_auth,
         ));
     let routes = Router::new()
@@ -58,5 +48,5 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(authenticated)
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
     bukubesar_common::http::finish_router(routes, openapi::document(), request_timeout)
-        .with_state(state)
+        .with_state(app)
 }

@@ -5,15 +5,19 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::AppState;
+use bukubesar_common::auth::AuthError;
+use bukubesar_common::event::Jenis;
+use bukubesar_common::http::{Authenticated, ErrorBody};
+use bukubesar_common::no_rekening::NoRekening;
+
 use super::dto::{PostingRequest, PostingResponse};
 use super::error::ApiError;
 use super::json::JsonBody;
+use crate::app::AppError;
+use crate::app::context::App;
 use crate::app::idempotency::Key;
 use crate::app::nominal::Nominal;
-use crate::app::posting::{Jawaban, Jenis, Permintaan};
-use crate::app::{AppError, tabung, tarik};
-use bukubesar_common::http::{Authenticated, ErrorBody};
+use crate::app::posting::{self, Answer, Request};
 
 /// The optional `Idempotency-Key` header, as documented.
 #[derive(utoipa::IntoParams)]
@@ -79,12 +83,12 @@ static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-rep
     responses(PostingAnswers)
 )]
 pub async fn tabung(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Extension(who): Extension<Authenticated>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    handle(&state, who, &headers, body, Jenis::Tabung).await
+    handle(&app, who, &headers, body, Jenis::Tabung).await
 }
 
 /// Withdraw from the authenticated customer's own account; never below saldo 0.
@@ -98,34 +102,29 @@ pub async fn tabung(
     responses(PostingAnswers)
 )]
 pub async fn tarik(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Extension(who): Extension<Authenticated>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PostingRequest>,
 ) -> Result<Response, ApiError> {
-    handle(&state, who, &headers, body, Jenis::Tarik).await
+    handle(&app, who, &headers, body, Jenis::Tarik).await
 }
 
 async fn handle(
-    state: &AppState,
+    app: &App,
     Authenticated(who): Authenticated,
     headers: &HeaderMap,
     body: PostingRequest,
     jenis: Jenis,
 ) -> Result<Response, ApiError> {
-    let permintaan = permintaan(headers, body)?;
-    let jawaban = match jenis {
-        Jenis::Tabung => {
-            tabung::tabung(&state.datastore, &state.group_commit, &who, permintaan).await?
-        }
-        Jenis::Tarik => {
-            tarik::tarik(&state.datastore, &state.group_commit, &who, permintaan).await?
-        }
-    };
-    Ok(answer(jawaban))
+    let request = request(headers, body)?;
+    let answer = posting::execute(app, &who, jenis, request).await?;
+    Ok(response(answer))
 }
 
-fn permintaan(headers: &HeaderMap, body: PostingRequest) -> Result<Permintaan, AppError> {
+/// The request parsed: the key header, then the amount, then the account (a malformed one is
+/// an account nobody has, as the access rule answers an unregistered one).
+fn request(headers: &HeaderMap, body: PostingRequest) -> Result<Request, AppError> {
     let mut keys = headers.get_all(&IDEMPOTENCY_KEY).iter();
     let idempotency_key = match (keys.next(), keys.next()) {
         (None, _) => None,
@@ -137,26 +136,29 @@ fn permintaan(headers: &HeaderMap, body: PostingRequest) -> Result<Permintaan, A
             ));
         }
     };
-    Ok(Permintaan {
-        no_rekening: body.no_rekening,
-        nominal: Nominal::from_json_text(body.nominal.get())?,
+    let nominal = Nominal::from_json_text(body.nominal.get())?;
+    let no_rekening = NoRekening::parse(&body.no_rekening)
+        .map_err(|_| AppError::Auth(AuthError::UnknownRekening))?;
+    Ok(Request {
+        no_rekening,
+        nominal,
         idempotency_key,
     })
 }
 
-fn answer(jawaban: Jawaban) -> Response {
-    let posted = jawaban.posted;
+fn response(answer: Answer) -> Response {
+    let posted = answer.posted;
     tracing::info!(
         no_rekening = %posted.no_rekening,
         jenis_transaksi = posted.jenis.code(),
-        nominal = %posted.nominal,
+        nominal = %posted.nominal.value(),
         saldo = %posted.saldo,
         transaksi_id = %posted.id,
-        replayed = jawaban.replayed,
+        replayed = answer.replayed,
         "transaction posted"
     );
     let mut response = Json(PostingResponse::from(posted)).into_response();
-    if jawaban.replayed {
+    if answer.replayed {
         response.headers_mut().insert(
             IDEMPOTENT_REPLAYED.clone(),
             HeaderValue::from_static("true"),

@@ -3,13 +3,11 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 
-use super::AppState;
 use super::dto::SaldoResponse;
 use super::error::ApiError;
-use crate::app::AppError;
-use crate::app::posting::authorize;
-use bukubesar_common::auth::AuthError;
-use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
+use crate::app::context::App;
+use crate::app::saldo;
+use bukubesar_common::http::{Authenticated, ErrorBody, NoRekeningPath};
 
 /// The authenticated customer's balance.
 #[utoipa::path(
@@ -27,16 +25,10 @@ use bukubesar_common::http::{AccountPath, Authenticated, ErrorBody};
     )
 )]
 pub async fn saldo(
-    State(state): State<AppState>,
+    State(app): State<App>,
     Extension(Authenticated(who)): Extension<Authenticated>,
-    AccountPath(no_rekening): AccountPath,
+    NoRekeningPath(no_rekening): NoRekeningPath,
 ) -> Result<Json<SaldoResponse>, ApiError> {
-    authorize(&state.datastore, &who, &no_rekening).await?;
-    let saldo = state
-        .datastore
-        .saldo(&no_rekening)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::Auth(AuthError::UnknownAccount))?;
+    let saldo = saldo::saldo(&app, &who, &no_rekening).await?;
     Ok(Json(SaldoResponse { no_rekening, saldo }))
 }

@@ -7,21 +7,27 @@
 //! of a key in the batch executes, a later one with the same request replays its outcome, one
 //! with a different request is refused ([`PostResult::KeyReused`]).
 //!
+//! [`execute`] runs the steps: 1. claim the keys, 2. lock the balance rows, 3. apply the rules in
+//! order, 4. write everything in one statement, 5. commit, 6. answer each operation.
+//!
 //! Atomic: an error anywhere (including the commit) rolls the whole batch back and is every
 //! operation's answer; nothing of it is written.
 
 use std::collections::{BTreeSet, HashMap};
 
+use bukubesar_common::event::Jenis;
+use bukubesar_common::no_rekening::NoRekening;
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{
-    JournalRow, KeyClaim, KeyOutcome, Outcome, PostResult, Posted, Rekening, StoredKey,
-};
+use crate::datastore::posting::{JurnalRow, KeyClaim, KeyOutcome, PostingTx, Rekening, StoredKey};
 
-use super::nominal::max_saldo;
-use super::posting::{Jenis, apply};
+use super::idempotency::Key;
+use super::nominal::{Nominal, max_saldo};
+use super::outcome::{Outcome, PostResult, Posted};
+use super::{tabung, tarik};
 
 /// How often a key is claimed again when its record vanished between the conflicting insert
 /// and the read (removed by the retention sweep in that instant).
@@ -31,8 +37,8 @@ const MAX_CLAIM_ATTEMPTS: usize = 3;
 #[derive(Clone, Debug)]
 pub struct Posting {
     pub jenis: Jenis,
-    pub no_rekening: String,
-    pub nominal: Decimal,
+    pub no_rekening: NoRekening,
+    pub nominal: Nominal,
     pub idempotency: Option<Idempotency>,
     /// The trace context stored with the outbox row.
     pub traceparent: Option<String>,
@@ -41,7 +47,7 @@ pub struct Posting {
 /// An `Idempotency-Key` and the fingerprint of the request that carries it.
 #[derive(Clone, Debug)]
 pub struct Idempotency {
-    pub key: String,
+    pub key: Key,
     pub fingerprint: Vec<u8>,
 }
 
@@ -64,6 +70,20 @@ enum Claim {
     Settled(PostResult),
 }
 
+/// The locked balance rows, and which of them the batch changed.
+struct LockedRekening {
+    rows: HashMap<NoRekening, Rekening>,
+    changed: BTreeSet<NoRekening>,
+}
+
+/// What steps 2 and 3 made of the operations that execute (by index into the batch).
+struct Applied {
+    executing: Vec<usize>,
+    outcomes: HashMap<usize, Outcome>,
+    locked: LockedRekening,
+    tanggal_transaksi: DateTime<Utc>,
+}
+
 /// Posts `batch` in one transaction and returns one result per operation, in order.
 pub async fn execute(
     datastore: &Datastore,
@@ -72,192 +92,36 @@ pub async fn execute(
     assert!(!batch.is_empty(), "an empty batch is never executed");
     let roles = roles(batch);
     let mut tx = datastore.begin_postings().await?;
-
     // 1. Idempotency keys, before any balance row (the lock order).
-    let firsts: Vec<usize> = (0..batch.len())
-        .filter(|&i| roles[i] == Role::First)
+    let claims = claim_keys(&mut tx, batch, &roles).await?;
+    let executing: Vec<usize> = (0..batch.len())
+        .filter(|&i| executes(roles[i], claims.get(&i)))
         .collect();
-    let mut claims: HashMap<usize, Claim> = HashMap::with_capacity(firsts.len());
-    let mut unclaimed = firsts;
-    for _ in 0..MAX_CLAIM_ATTEMPTS {
-        if unclaimed.is_empty() {
-            break;
-        }
-        let keys: Vec<KeyClaim<'_>> = unclaimed.iter().map(|&i| key_claim(&batch[i])).collect();
-        let owned = tx.claim_keys(&keys).await?;
-        let mut taken = Vec::new();
-        for (&i, owned) in unclaimed.iter().zip(owned) {
-            if owned {
-                claims.insert(i, Claim::Owned);
-            } else {
-                taken.push(i);
-            }
-        }
-        if taken.is_empty() {
-            unclaimed = taken;
-            break;
-        }
-        let pairs: Vec<(&str, &str)> = taken
-            .iter()
-            .map(|&i| {
-                let claim = key_claim(&batch[i]);
-                (claim.no_rekening, claim.kunci)
-            })
-            .collect();
-        let stored = tx.stored_keys(&pairs).await?;
-        unclaimed = Vec::new();
-        for i in taken {
-            let claim = key_claim(&batch[i]);
-            match stored.get(&(claim.no_rekening.to_owned(), claim.kunci.to_owned())) {
-                Some(record) => {
-                    claims.insert(i, Claim::Settled(settled(record, claim.fingerprint)?));
-                }
-                None => unclaimed.push(i),
-            }
-        }
-    }
-    if !unclaimed.is_empty() {
-        return Err(sqlx::Error::Protocol(
-            "idempotency key kept vanishing while being claimed".into(),
-        ));
-    }
-
-    // 2. The operations that execute, and their balance rows.
-    let executes = |i: usize| match roles[i] {
-        Role::Plain => true,
-        Role::First => matches!(claims.get(&i), Some(Claim::Owned)),
-        Role::Repeat { .. } => false,
-    };
-    let executing: Vec<usize> = (0..batch.len()).filter(|&i| executes(i)).collect();
-    let mut outcomes: HashMap<usize, Outcome> = HashMap::with_capacity(executing.len());
+    let mut outcomes = HashMap::new();
     if !executing.is_empty() {
-        let mut accounts: Vec<&str> = executing
-            .iter()
-            .map(|&i| batch[i].no_rekening.as_str())
-            .collect();
-        accounts.sort_unstable();
-        accounts.dedup();
-        let (locked, tanggal_transaksi) = tx.lock_accounts(&accounts).await?;
-        let mut balances: HashMap<String, Rekening> = locked
-            .into_iter()
-            .map(|rekening| (rekening.no_rekening.clone(), rekening))
-            .collect();
-        let mut changed: BTreeSet<String> = BTreeSet::new();
-
-        // 3. The rules, in arrival order, in memory.
-        for &i in &executing {
-            let posting = &batch[i];
-            let outcome = match balances.get_mut(&posting.no_rekening) {
-                // Unregistered: the access rule answers before a posting is queued; kept
-                // as a refusal so the batch never writes a row for an unknown account.
-                None => Outcome::Refused,
-                Some(rekening) => match apply(posting.jenis, rekening.saldo, posting.nominal) {
-                    None => Outcome::Refused,
-                    Some(saldo) => {
-                        assert!(saldo >= Decimal::ZERO && saldo <= max_saldo());
-                        // Each balance row is written once, however many postings it got.
-                        changed.insert(rekening.no_rekening.clone());
-                        rekening.saldo = saldo;
-                        rekening.jumlah_transaksi += 1;
-                        Outcome::Posted(Posted {
-                            id: Uuid::now_v7(),
-                            no_rekening: posting.no_rekening.clone(),
-                            jenis: posting.jenis,
-                            nominal: posting.nominal,
-                            saldo,
-                            urutan_rekening: rekening.jumlah_transaksi,
-                            tanggal_transaksi,
-                        })
-                    }
-                },
-            };
-            outcomes.insert(i, outcome);
-        }
-
+        // 2. and 3. The balance rows, locked; the rules in arrival order, in memory.
+        let (locked, tanggal_transaksi) = lock_rekening(&mut tx, batch, &executing).await?;
+        let applied = apply_in_order(batch, executing, locked, tanggal_transaksi);
         // 4. Every write in one statement.
-        let rows: Vec<Rekening> = changed
-            .iter()
-            .filter_map(|no| balances.get(no).cloned())
-            .collect();
-        let journal: Vec<JournalRow<'_>> = executing
-            .iter()
-            .filter_map(|i| match outcomes.get(i) {
-                Some(Outcome::Posted(posted)) => Some(JournalRow {
-                    posted,
-                    traceparent: batch[*i].traceparent.as_deref(),
-                }),
-                _ => None,
-            })
-            .collect();
-        let mut stored = Vec::new();
-        for &i in &executing {
-            if roles[i] == Role::First
-                && let Some(outcome) = outcomes.get(&i)
-            {
-                let json =
-                    serde_json::to_string(outcome).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                stored.push((i, json));
-            }
-        }
-        let key_outcomes: Vec<KeyOutcome<'_>> = stored
-            .iter()
-            .map(|(i, json)| {
-                let claim = key_claim(&batch[*i]);
-                KeyOutcome {
-                    no_rekening: claim.no_rekening,
-                    kunci: claim.kunci,
-                    outcome: json,
-                }
-            })
-            .collect();
-        if !rows.is_empty() || !key_outcomes.is_empty() {
-            tx.write(&rows, &journal, &key_outcomes, tanggal_transaksi)
-                .await?;
-        }
+        write(&mut tx, batch, &roles, &applied).await?;
+        outcomes = applied.outcomes;
     }
-
     // 5. One commit for all.
     tx.commit().await?;
-
     // 6. Each operation's own answer.
-    let mut results: Vec<PostResult> = Vec::with_capacity(batch.len());
-    for i in 0..batch.len() {
-        let result = match roles[i] {
-            Role::Plain | Role::First => match (outcomes.remove(&i), claims.get(&i)) {
-                (Some(outcome), _) => PostResult::Fresh(outcome),
-                (None, Some(Claim::Settled(result))) => result.clone(),
-                (None, _) => unreachable!("operation {i} neither executed nor settled"),
-            },
-            Role::Repeat { first } => {
-                let same_request = batch[i].idempotency.as_ref().map(|k| &k.fingerprint)
-                    == batch[first].idempotency.as_ref().map(|k| &k.fingerprint);
-                if !same_request {
-                    PostResult::KeyReused
-                } else {
-                    match &results[first] {
-                        PostResult::Fresh(outcome) | PostResult::Replayed(outcome) => {
-                            PostResult::Replayed(outcome.clone())
-                        }
-                        PostResult::KeyReused => PostResult::KeyReused,
-                    }
-                }
-            }
-        };
-        results.push(result);
-    }
-    Ok(results)
+    Ok(answers(batch, &roles, outcomes, &claims))
 }
 
 /// Who executes: operations without a key, and the first use of each key in the batch.
 fn roles(batch: &[Posting]) -> Vec<Role> {
-    let mut first_use: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut first_use: HashMap<(&NoRekening, &str), usize> = HashMap::new();
     batch
         .iter()
         .enumerate()
         .map(|(i, posting)| match &posting.idempotency {
             None => Role::Plain,
             Some(idempotency) => {
-                match first_use.entry((posting.no_rekening.as_str(), idempotency.key.as_str())) {
+                match first_use.entry((&posting.no_rekening, idempotency.key.as_str())) {
                     std::collections::hash_map::Entry::Occupied(first) => Role::Repeat {
                         first: *first.get(),
                     },
@@ -271,15 +135,281 @@ fn roles(batch: &[Posting]) -> Vec<Role> {
         .collect()
 }
 
+/// Whether an operation executes now: no key, or the first use of a key this batch owns.
+fn executes(role: Role, claim: Option<&Claim>) -> bool {
+    match role {
+        Role::Plain => true,
+        Role::First => matches!(claim, Some(Claim::Owned)),
+        Role::Repeat { .. } => false,
+    }
+}
+
+/// Step 1: claims the first use of every key (the datastore sorts them) and settles those an
+/// earlier transaction committed from their records. A key whose record vanished in between
+/// (the retention sweep) is claimed again, at most [`MAX_CLAIM_ATTEMPTS`] times.
+async fn claim_keys(
+    tx: &mut PostingTx,
+    batch: &[Posting],
+    roles: &[Role],
+) -> Result<HashMap<usize, Claim>, sqlx::Error> {
+    let mut claims = HashMap::new();
+    let mut unclaimed: Vec<usize> = (0..batch.len())
+        .filter(|&i| roles[i] == Role::First)
+        .collect();
+    for _ in 0..MAX_CLAIM_ATTEMPTS {
+        if unclaimed.is_empty() {
+            return Ok(claims);
+        }
+        let keys: Vec<KeyClaim<'_>> = unclaimed.iter().map(|&i| key_claim(&batch[i])).collect();
+        let owned = tx.claim_keys(&keys).await?;
+        let mut taken = Vec::new();
+        for (&i, owned) in unclaimed.iter().zip(owned) {
+            if owned {
+                claims.insert(i, Claim::Owned);
+            } else {
+                taken.push(i);
+            }
+        }
+        unclaimed = settle_taken(tx, batch, taken, &mut claims).await?;
+    }
+    if unclaimed.is_empty() {
+        Ok(claims)
+    } else {
+        Err(sqlx::Error::Protocol(
+            "idempotency key kept vanishing while being claimed".into(),
+        ))
+    }
+}
+
+/// Settles the keys in `taken` (claimed by an earlier, committed transaction) from their
+/// records; returns those whose record is gone, to be claimed again.
+async fn settle_taken(
+    tx: &mut PostingTx,
+    batch: &[Posting],
+    taken: Vec<usize>,
+    claims: &mut HashMap<usize, Claim>,
+) -> Result<Vec<usize>, sqlx::Error> {
+    if taken.is_empty() {
+        return Ok(taken);
+    }
+    let pairs: Vec<(&NoRekening, &str)> = taken
+        .iter()
+        .map(|&i| {
+            let claim = key_claim(&batch[i]);
+            (claim.no_rekening, claim.key)
+        })
+        .collect();
+    let stored = tx.stored_keys(&pairs).await?;
+    let mut vanished = Vec::new();
+    for i in taken {
+        let claim = key_claim(&batch[i]);
+        match stored.get(&(claim.no_rekening.clone(), claim.key.to_owned())) {
+            Some(record) => {
+                claims.insert(i, Claim::Settled(settled(record, claim.fingerprint)?));
+            }
+            None => vanished.push(i),
+        }
+    }
+    Ok(vanished)
+}
+
+/// Step 2: locks the balance rows of the executing operations' accounts (the datastore takes
+/// them in primary-key order) and reads them, with the time the batch takes effect.
+async fn lock_rekening(
+    tx: &mut PostingTx,
+    batch: &[Posting],
+    executing: &[usize],
+) -> Result<(LockedRekening, DateTime<Utc>), sqlx::Error> {
+    let mut no_rekening: Vec<&NoRekening> =
+        executing.iter().map(|&i| &batch[i].no_rekening).collect();
+    no_rekening.sort_unstable();
+    no_rekening.dedup();
+    let (rows, tanggal_transaksi) = tx.lock_rekening(&no_rekening).await?;
+    let rows = rows
+        .into_iter()
+        .map(|rekening| (rekening.no_rekening.clone(), rekening))
+        .collect();
+    let locked = LockedRekening {
+        rows,
+        changed: BTreeSet::new(),
+    };
+    Ok((locked, tanggal_transaksi))
+}
+
+/// Step 3: the rules, in arrival order, in memory on the locked balances.
+fn apply_in_order(
+    batch: &[Posting],
+    executing: Vec<usize>,
+    mut locked: LockedRekening,
+    tanggal_transaksi: DateTime<Utc>,
+) -> Applied {
+    let outcomes = executing
+        .iter()
+        .map(|&i| (i, apply(&batch[i], &mut locked, tanggal_transaksi)))
+        .collect();
+    Applied {
+        executing,
+        outcomes,
+        locked,
+        tanggal_transaksi,
+    }
+}
+
+/// One operation's rule on its locked balance; a posted one moves the balance and the
+/// account's transaction number.
+fn apply(
+    posting: &Posting,
+    locked: &mut LockedRekening,
+    tanggal_transaksi: DateTime<Utc>,
+) -> Outcome {
+    // Unregistered: the access rule answers before a posting is queued; kept as a refusal so
+    // the batch never writes a row for an unknown account.
+    let Some(rekening) = locked.rows.get_mut(&posting.no_rekening) else {
+        return Outcome::Refused;
+    };
+    let after = match posting.jenis {
+        Jenis::Tabung => tabung::apply(rekening.saldo, posting.nominal),
+        Jenis::Tarik => tarik::apply(rekening.saldo, posting.nominal),
+    };
+    let Some(saldo) = after else {
+        return Outcome::Refused;
+    };
+    assert!(saldo >= Decimal::ZERO && saldo <= max_saldo());
+    // Each balance row is written once, however many postings it got.
+    locked.changed.insert(rekening.no_rekening.clone());
+    rekening.saldo = saldo;
+    rekening.jumlah_transaksi += 1;
+    Outcome::Posted(Posted {
+        id: Uuid::now_v7(),
+        no_rekening: posting.no_rekening.clone(),
+        jenis: posting.jenis,
+        nominal: posting.nominal,
+        saldo,
+        urutan_rekening: rekening.jumlah_transaksi,
+        tanggal_transaksi,
+    })
+}
+
+/// Step 4: each changed balance once, the journal (and outbox) row of every posted operation,
+/// and the outcome of every key this batch claimed, in one statement.
+async fn write(
+    tx: &mut PostingTx,
+    batch: &[Posting],
+    roles: &[Role],
+    applied: &Applied,
+) -> Result<(), sqlx::Error> {
+    let locked = &applied.locked;
+    let rows: Vec<Rekening> = locked
+        .changed
+        .iter()
+        .filter_map(|no| locked.rows.get(no).cloned())
+        .collect();
+    let jurnal: Vec<JurnalRow<'_>> = applied
+        .executing
+        .iter()
+        .filter_map(|&i| match applied.outcomes.get(&i) {
+            Some(Outcome::Posted(posted)) => Some(jurnal_row(posted, &batch[i])),
+            _ => None,
+        })
+        .collect();
+    let stored = stored_outcomes(roles, applied)?;
+    let key_outcomes: Vec<KeyOutcome<'_>> = stored
+        .iter()
+        .map(|(i, json)| {
+            let claim = key_claim(&batch[*i]);
+            KeyOutcome {
+                no_rekening: claim.no_rekening,
+                key: claim.key,
+                outcome: json,
+            }
+        })
+        .collect();
+    if rows.is_empty() && key_outcomes.is_empty() {
+        return Ok(());
+    }
+    tx.write(&rows, &jurnal, &key_outcomes, applied.tanggal_transaksi)
+        .await
+}
+
+fn jurnal_row<'a>(posted: &'a Posted, posting: &'a Posting) -> JurnalRow<'a> {
+    JurnalRow {
+        id: posted.id,
+        no_rekening: &posted.no_rekening,
+        jenis: posted.jenis,
+        nominal: posted.nominal.value(),
+        saldo: posted.saldo,
+        urutan_rekening: posted.urutan_rekening,
+        traceparent: posting.traceparent.as_deref(),
+    }
+}
+
+/// The JSON each claimed key stores: its operation's outcome.
+fn stored_outcomes(roles: &[Role], applied: &Applied) -> Result<Vec<(usize, String)>, sqlx::Error> {
+    let mut stored = Vec::new();
+    for &i in &applied.executing {
+        if roles[i] == Role::First
+            && let Some(outcome) = applied.outcomes.get(&i)
+        {
+            let json =
+                serde_json::to_string(outcome).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            stored.push((i, json));
+        }
+    }
+    Ok(stored)
+}
+
+/// Step 6: each operation's own answer, in order.
+fn answers(
+    batch: &[Posting],
+    roles: &[Role],
+    mut outcomes: HashMap<usize, Outcome>,
+    claims: &HashMap<usize, Claim>,
+) -> Vec<PostResult> {
+    let mut results: Vec<PostResult> = Vec::with_capacity(batch.len());
+    for i in 0..batch.len() {
+        let result = match roles[i] {
+            Role::Plain | Role::First => match (outcomes.remove(&i), claims.get(&i)) {
+                (Some(outcome), _) => PostResult::Fresh(outcome),
+                (None, Some(Claim::Settled(result))) => result.clone(),
+                (None, _) => unreachable!("operation {i} neither executed nor settled"),
+            },
+            Role::Repeat { first } => repeated(&batch[i], &batch[first], &results[first]),
+        };
+        results.push(result);
+    }
+    results
+}
+
+/// A later use of a key in the same batch: a retry of the first use (its outcome, replayed)
+/// when it is the same request, else a reused key.
+fn repeated(posting: &Posting, first: &Posting, first_result: &PostResult) -> PostResult {
+    if fingerprint(posting) != fingerprint(first) {
+        return PostResult::KeyReused;
+    }
+    match first_result {
+        PostResult::Fresh(outcome) | PostResult::Replayed(outcome) => {
+            PostResult::Replayed(outcome.clone())
+        }
+        PostResult::KeyReused => PostResult::KeyReused,
+    }
+}
+
+fn fingerprint(posting: &Posting) -> Option<&[u8]> {
+    posting
+        .idempotency
+        .as_ref()
+        .map(|idempotency| idempotency.fingerprint.as_slice())
+}
+
 /// The key of an operation that has one (callers only ask for those).
 fn key_claim(posting: &Posting) -> KeyClaim<'_> {
-    let (kunci, fingerprint) = match &posting.idempotency {
+    let (key, fingerprint) = match &posting.idempotency {
         Some(idempotency) => (idempotency.key.as_str(), idempotency.fingerprint.as_slice()),
         None => ("", &[][..]),
     };
     KeyClaim {
         no_rekening: &posting.no_rekening,
-        kunci,
+        key,
         fingerprint,
     }
 }
@@ -310,10 +440,10 @@ mod tests {
     fn posting(no: &str, key: Option<&str>) -> Posting {
         Posting {
             jenis: Jenis::Tabung,
-            no_rekening: no.into(),
-            nominal: Decimal::ONE,
+            no_rekening: NoRekening::parse(no).expect("well formed"),
+            nominal: Nominal::new(Decimal::ONE).expect("valid"),
             idempotency: key.map(|k| Idempotency {
-                key: k.into(),
+                key: Key::parse(k.as_bytes()).expect("valid key"),
                 fingerprint: vec![1],
             }),
             traceparent: None,
@@ -322,13 +452,14 @@ mod tests {
 
     #[test]
     fn a_key_executes_once_per_account_and_batch() {
+        let (one, two) = ("1234567897", "2345678904");
         let batch = [
-            posting("1", Some("a")),
-            posting("1", None),
-            posting("1", Some("a")),
-            posting("2", Some("a")),
-            posting("1", Some("b")),
-            posting("2", Some("a")),
+            posting(one, Some("a")),
+            posting(one, None),
+            posting(one, Some("a")),
+            posting(two, Some("a")),
+            posting(one, Some("b")),
+            posting(two, Some("a")),
         ];
         assert_eq!(
             roles(&batch),

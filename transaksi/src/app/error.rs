@@ -24,11 +24,11 @@ pub enum AppError {
 
     /// A withdrawal larger than the balance.
     #[error("saldo tidak cukup")]
-    InsufficientBalance,
+    InsufficientSaldo,
 
     /// A deposit that would take the balance past 18 integer digits.
     #[error("saldo akan melebihi batas maksimum")]
-    BalanceLimit,
+    SaldoLimit,
 
     /// The same Idempotency-Key was used before with a different request.
     #[error("Idempotency-Key sudah dipakai untuk permintaan yang berbeda")]

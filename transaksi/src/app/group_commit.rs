@@ -17,14 +17,15 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use bukubesar_common::batching::{BatchSettings, Batcher};
-use bukubesar_common::trace::Traceparent;
+use bukubesar_process::trace::Traceparent;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{Outcome, PostResult};
 
 use super::AppError;
 use super::batch::{self, Posting};
+use super::commit_signal::CommitSignal;
 use super::metrics;
+use super::outcome::{Outcome, PostResult};
 
 type Reply = Result<PostResult, Arc<sqlx::Error>>;
 
@@ -37,11 +38,13 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the collector on the current Tokio runtime. A request that gives up while
-    /// queued (timeout, client gone) is not posted: nobody would learn its outcome.
-    pub fn start(datastore: Datastore, settings: BatchSettings) -> Self {
+    /// queued (timeout, client gone) is not posted: nobody would learn its outcome. Every
+    /// batch that posted something rings `committed`.
+    pub fn start(datastore: Datastore, settings: BatchSettings, committed: CommitSignal) -> Self {
         let batcher = Batcher::start(settings, move |postings| {
             let datastore = datastore.clone();
-            async move { post_batch(&datastore, postings).await }
+            let committed = committed.clone();
+            async move { post_batch(&datastore, &committed, postings).await }
         });
         GroupCommit { batcher }
     }
@@ -66,7 +69,11 @@ impl GroupCommit {
 }
 
 /// Posts one batch; one reply per posting.
-async fn post_batch(datastore: &Datastore, postings: Vec<Posting>) -> Vec<Reply> {
+async fn post_batch(
+    datastore: &Datastore,
+    committed: &CommitSignal,
+    postings: Vec<Posting>,
+) -> Vec<Reply> {
     let span = tracing::info_span!(
         parent: None,
         "db.posting_batch",
@@ -83,7 +90,7 @@ async fn post_batch(datastore: &Datastore, postings: Vec<Posting>) -> Vec<Reply>
                 .iter()
                 .any(|r| matches!(r, PostResult::Fresh(Outcome::Posted(_))))
             {
-                datastore.outbox_committed();
+                committed.ring();
             }
             // A requester that went away meanwhile still has its posting stand (a retry with
             // the same Idempotency-Key gets this outcome).

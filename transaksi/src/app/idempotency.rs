@@ -6,11 +6,12 @@
 //! that outcome again and posts nothing; the same key with a different request is refused.
 //! Keys are kept at least 24 hours (`--idempotency-retention-hours`).
 
+use bukubesar_common::event::Jenis;
+use bukubesar_common::no_rekening::NoRekening;
 use sha2::{Digest, Sha256};
 
 use super::AppError;
 use super::nominal::Nominal;
-use super::posting::Jenis;
 
 /// Longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
@@ -46,11 +47,11 @@ impl Key {
 
 /// What makes two requests "the same" for a key: the operation, the account and the amount
 /// (by value, so `10` and `10.00` are the same request).
-pub fn request_fingerprint(jenis: Jenis, no_rekening: &str, nominal: Nominal) -> Vec<u8> {
+pub fn request_fingerprint(jenis: Jenis, no_rekening: &NoRekening, nominal: Nominal) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(jenis.code().as_bytes());
     hasher.update([0]);
-    hasher.update(no_rekening.as_bytes());
+    hasher.update(no_rekening.as_str().as_bytes());
     hasher.update([0]);
     hasher.update(nominal.value().normalize().to_string().as_bytes());
     hasher.finalize().to_vec()
@@ -78,16 +79,23 @@ mod tests {
     #[test]
     fn fingerprint_compares_values_not_spelling() {
         let n = |s: &str| Nominal::new(Decimal::from_str(s).expect("decimal")).expect("valid");
-        let a = request_fingerprint(Jenis::Tabung, "1234567897", n("10"));
+        let no = |s: &str| NoRekening::parse(s).expect("well formed");
+        let a = request_fingerprint(Jenis::Tabung, &no("1234567897"), n("10"));
         assert_eq!(
             a,
-            request_fingerprint(Jenis::Tabung, "1234567897", n("10.00"))
+            request_fingerprint(Jenis::Tabung, &no("1234567897"), n("10.00"))
         );
-        assert_ne!(a, request_fingerprint(Jenis::Tarik, "1234567897", n("10")));
         assert_ne!(
             a,
-            request_fingerprint(Jenis::Tabung, "1234567897", n("10.01"))
+            request_fingerprint(Jenis::Tarik, &no("1234567897"), n("10"))
         );
-        assert_ne!(a, request_fingerprint(Jenis::Tabung, "2345678903", n("10")));
+        assert_ne!(
+            a,
+            request_fingerprint(Jenis::Tabung, &no("1234567897"), n("10.01"))
+        );
+        assert_ne!(
+            a,
+            request_fingerprint(Jenis::Tabung, &no("2345678904"), n("10"))
+        );
     }
 }

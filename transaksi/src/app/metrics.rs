@@ -14,13 +14,14 @@
 //! | `outbox_publish_errors_total` | counter | |
 //! | `outbox_publish_duration_seconds` | histogram | (one relay round: claim, `XADD`, mark, commit) |
 
+use bukubesar_common::event::Jenis;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::datastore::posting::{Jenis, Outcome};
+use super::outcome::Outcome;
 
 pub const POSTINGS: &str = "transaksi_postings_total";
-pub const POSTED_AMOUNT: &str = "transaksi_posted_amount_rupiah";
-pub const REGISTRATIONS: &str = "transaksi_registrations_total";
+pub const POSTED_NOMINAL: &str = "transaksi_posted_amount_rupiah";
+pub const PENDAFTARAN: &str = "transaksi_registrations_total";
 pub const POSTING_BATCHES: &str = "transaksi_posting_batches_total";
 pub const POSTING_BATCH_SIZE: &str = "transaksi_posting_batch_size";
 pub const POSTING_BATCH_DURATION: &str = "transaksi_posting_batch_duration_seconds";
@@ -32,10 +33,10 @@ pub const OUTBOX_PUBLISH_DURATION: &str = "outbox_publish_duration_seconds";
 pub fn describe() {
     ::metrics::describe_counter!(POSTINGS, "Deposits and withdrawals answered, by outcome");
     ::metrics::describe_histogram!(
-        POSTED_AMOUNT,
+        POSTED_NOMINAL,
         "Amounts of committed deposits and withdrawals in rupiah (replays not counted again)"
     );
-    ::metrics::describe_counter!(REGISTRATIONS, "Accounts opened");
+    ::metrics::describe_counter!(PENDAFTARAN, "Accounts opened");
     ::metrics::describe_counter!(
         POSTING_BATCHES,
         "Group-commit transactions, committed or rolled back"
@@ -80,8 +81,8 @@ pub fn record(jenis: Jenis, outcome: &Outcome, replayed: bool) {
     ::metrics::counter!(POSTINGS, "jenis" => jenis, "hasil" => hasil).increment(1);
     if let (Outcome::Posted(posted), false) = (outcome, replayed) {
         // An observation, not money: the float is only ever summed by Prometheus.
-        let rupiah = posted.nominal.to_f64().unwrap_or(f64::MAX);
-        ::metrics::histogram!(POSTED_AMOUNT, "jenis" => jenis).record(rupiah);
+        let rupiah = posted.nominal.value().to_f64().unwrap_or(f64::MAX);
+        ::metrics::histogram!(POSTED_NOMINAL, "jenis" => jenis).record(rupiah);
     }
 }
 
@@ -98,7 +99,7 @@ pub fn posting_batch(size: usize, took: std::time::Duration, committed: bool) {
 }
 
 pub fn registered() {
-    ::metrics::counter!(REGISTRATIONS).increment(1);
+    ::metrics::counter!(PENDAFTARAN).increment(1);
 }
 
 /// One relay round that published `rows` rows (0 included) or failed (`None`).

@@ -3,6 +3,7 @@
 //! `12345678901234567.89` stays exactly that.
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::AppError;
 
@@ -14,7 +15,7 @@ pub const MAX_DECIMAL_PLACES: u32 = 2;
 /// Largest balance an account may hold: 999,999,999,999,999,999.99 (NUMERIC(20,2)), the same
 /// bound the stream's events are checked against.
 pub fn max_saldo() -> Decimal {
-    bukubesar_common::event::max_amount()
+    bukubesar_common::event::max_rupiah()
 }
 
 /// A validated amount: `0 < value < 10^18`, at most 2 decimal places.
@@ -57,6 +58,21 @@ impl Nominal {
 
     pub fn value(self) -> Decimal {
         self.0
+    }
+}
+
+/// Stored (in an idempotency record's outcome) as the decimal it is, and read back through the
+/// same rules.
+impl Serialize for Nominal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Serialize::serialize(&self.0, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Nominal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = <Decimal as Deserialize>::deserialize(deserializer)?;
+        Nominal::new(value).map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,12 +1,12 @@
 //! Registration (`/daftar`): field rules, PIN hashing and account-number allocation.
 
-use bukubesar_common::auth::{self, Authenticator};
-use bukubesar_common::no_rekening;
+use bukubesar_common::auth;
+use bukubesar_common::no_rekening::NoRekening;
 
-use crate::datastore::Datastore;
-use crate::datastore::nasabah::{InsertNasabahError, NasabahBaru};
+use crate::datastore::nasabah::{InsertNasabahError, NewNasabah};
 
 use super::AppError;
+use super::context::App;
 
 /// Most attempts at drawing an unused account number before giving up.
 const MAX_NO_REKENING_ATTEMPTS: usize = 8;
@@ -15,7 +15,7 @@ pub const MAX_NAMA_CHARS: usize = 100;
 
 /// A registration request as received (strings not yet checked).
 #[derive(Debug)]
-pub struct Permintaan {
+pub struct Request {
     pub nama: String,
     pub nik: String,
     pub no_hp: String,
@@ -93,32 +93,28 @@ pub fn validate_pin(pin: &str) -> Result<(), AppError> {
 }
 
 /// Checks every field; the first failing one (in the order nama, nik, no_hp, pin) is reported.
-pub fn validate(permintaan: &Permintaan) -> Result<Valid, AppError> {
-    let nama = validate_nama(&permintaan.nama)?;
-    let nik = validate_nik(&permintaan.nik)?;
-    let no_hp = validate_no_hp(&permintaan.no_hp)?;
-    validate_pin(&permintaan.pin)?;
+pub fn validate(request: &Request) -> Result<Valid, AppError> {
+    let nama = validate_nama(&request.nama)?;
+    let nik = validate_nik(&request.nik)?;
+    let no_hp = validate_no_hp(&request.no_hp)?;
+    validate_pin(&request.pin)?;
     Ok(Valid { nama, nik, no_hp })
 }
 
 /// Registers a customer and opens an account with saldo 0. Returns the new account number.
-pub async fn daftar(
-    datastore: &Datastore,
-    authenticator: &Authenticator,
-    permintaan: Permintaan,
-) -> Result<String, AppError> {
-    let valid = validate(&permintaan)?;
-    let pin_hash = authenticator.hash_pin(permintaan.pin).await?;
+pub async fn daftar(app: &App, request: Request) -> Result<NoRekening, AppError> {
+    let valid = validate(&request)?;
+    let pin_hash = app.authenticator.hash_pin(request.pin).await?;
     for _ in 0..MAX_NO_REKENING_ATTEMPTS {
-        let no_rekening = no_rekening::generate();
-        let baru = NasabahBaru {
+        let no_rekening = NoRekening::generate();
+        let nasabah = NewNasabah {
             no_rekening: &no_rekening,
             nama: &valid.nama,
             nik: &valid.nik,
             no_hp: &valid.no_hp,
             pin_hash: &pin_hash,
         };
-        match datastore.insert_nasabah(&baru).await {
+        match app.datastore.insert_nasabah(&nasabah).await {
             Ok(()) => {
                 super::metrics::registered();
                 return Ok(no_rekening);

@@ -1,6 +1,6 @@
-//! Withdrawal (`/tarik`).
+//! Withdrawal (`/tarik`): the rule.
 //!
-//! The rule: a withdrawal takes `nominal` from the balance only if the balance covers it
+//! A withdrawal takes `nominal` from the balance only if the balance covers it
 //! (`saldo >= nominal`); otherwise nothing at all is written and the answer is
 //! "saldo tidak cukup". The rule runs on the balance row while the batch holds its lock
 //! (`SELECT ... FOR UPDATE`, see [`super::batch`]), in arrival order, so concurrent withdrawals
@@ -9,33 +9,12 @@
 
 use rust_decimal::Decimal;
 
-use crate::datastore::Datastore;
-
-use super::AppError;
-use super::group_commit::GroupCommit;
-use super::posting::{self, Jawaban, Jenis, Permintaan};
+use super::nominal::Nominal;
 
 /// The balance after withdrawing `nominal` from `saldo`, or `None` when it does not cover it.
-pub fn apply(saldo: Decimal, nominal: Decimal) -> Option<Decimal> {
-    debug_assert!(nominal > Decimal::ZERO);
+pub fn apply(saldo: Decimal, nominal: Nominal) -> Option<Decimal> {
+    let nominal = nominal.value();
     (saldo >= nominal).then(|| saldo - nominal)
-}
-
-pub async fn tarik(
-    datastore: &Datastore,
-    group_commit: &GroupCommit,
-    authenticated: &str,
-    permintaan: Permintaan,
-) -> Result<Jawaban, AppError> {
-    posting::execute(
-        datastore,
-        group_commit,
-        authenticated,
-        Jenis::Tarik,
-        permintaan,
-        || AppError::InsufficientBalance,
-    )
-    .await
 }
 
 #[cfg(test)]
@@ -45,9 +24,10 @@ mod tests {
     #[test]
     fn never_below_zero() {
         let d = |s: &str| s.parse::<Decimal>().expect("decimal");
-        assert_eq!(apply(d("10.00"), d("10.00")), Some(Decimal::ZERO));
-        assert_eq!(apply(d("10.00"), d("3.50")), Some(d("6.50")));
-        assert_eq!(apply(d("10.00"), d("10.01")), None);
-        assert_eq!(apply(Decimal::ZERO, d("0.01")), None);
+        let n = |s: &str| Nominal::new(d(s)).expect("a valid amount");
+        assert_eq!(apply(d("10.00"), n("10.00")), Some(Decimal::ZERO));
+        assert_eq!(apply(d("10.00"), n("3.50")), Some(d("6.50")));
+        assert_eq!(apply(d("10.00"), n("10.01")), None);
+        assert_eq!(apply(Decimal::ZERO, n("0.01")), None);
     }
 }

@@ -1,13 +1,14 @@
 //! Customers and their credentials: registration, PIN hash lookup, and the lockout counters.
 
+use bukubesar_common::no_rekening::NoRekening;
 use tracing::Instrument;
 
 use super::Datastore;
 
 /// A new customer, already validated, with the PIN already hashed.
 #[derive(Debug)]
-pub struct NasabahBaru<'a> {
-    pub no_rekening: &'a str,
+pub struct NewNasabah<'a> {
+    pub no_rekening: &'a NoRekening,
     pub nama: &'a str,
     pub nik: &'a str,
     pub no_hp: &'a str,
@@ -30,7 +31,7 @@ impl Datastore {
     /// Inserts the customer and opens the account (saldo 0) in one transaction. Duplicate
     /// `nik`/`no_hp` are reported by the unique constraints, so two concurrent registrations
     /// with the same `nik` cannot both succeed.
-    pub async fn insert_nasabah(&self, baru: &NasabahBaru<'_>) -> Result<(), InsertNasabahError> {
+    pub async fn insert_nasabah(&self, nasabah: &NewNasabah<'_>) -> Result<(), InsertNasabahError> {
         let result = sqlx::query(
             "WITH n AS (
                  INSERT INTO nasabah (no_rekening, nama, nik, no_hp, pin_hash)
@@ -39,11 +40,11 @@ impl Datastore {
              )
              INSERT INTO rekening (no_rekening) SELECT no_rekening FROM n",
         )
-        .bind(baru.no_rekening)
-        .bind(baru.nama)
-        .bind(baru.nik)
-        .bind(baru.no_hp)
-        .bind(baru.pin_hash)
+        .bind(nasabah.no_rekening)
+        .bind(nasabah.nama)
+        .bind(nasabah.nik)
+        .bind(nasabah.no_hp)
+        .bind(nasabah.pin_hash)
         .execute(&self.pool)
         .instrument(tracing::info_span!(
             "db.insert_nasabah",

@@ -1,79 +1,37 @@
-//! The outbox and its publication. Each committed posting wrote one outbox row in its own
-//! transaction; the relay claims a batch of unpublished rows (`FOR UPDATE SKIP LOCKED`, so
-//! several replicas never publish the same row at the same time), appends them to the Redis
-//! Stream with `XADD` (one pipeline), and marks them published in the same database
-//! transaction only after Redis acknowledged every entry. A crash between the `XADD` and the
-//! commit publishes those rows again: duplicates, which mutasi recognises by `event_id`, never
-//! gaps.
+//! The outbox. Each committed posting wrote one outbox row in its own transaction; the relay
+//! (`app::relay`) claims a batch of unpublished rows ([`Datastore::claim_unpublished`]:
+//! `FOR UPDATE SKIP LOCKED`, so several replicas never publish the same row at the same time),
+//! appends them to the stream, and only then marks them published in the same database
+//! transaction ([`OutboxClaim::mark_published`]). A crash between the two publishes those rows
+//! again: duplicates, which mutasi recognises by `event_id`, never gaps.
 
 use chrono::{DateTime, Utc};
-use redis::aio::ConnectionManager;
 use rust_decimal::Decimal;
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use bukubesar_common::event::{Jenis, MutasiEvent};
-use bukubesar_common::trace::Traceparent;
+use bukubesar_common::no_rekening::NoRekening;
+use bukubesar_process::trace::Traceparent;
 
 use super::Datastore;
 
-/// Why a relay round failed. Nothing was marked published.
+/// Why claiming or marking failed. Nothing was marked published.
 #[derive(Debug, thiserror::Error)]
-pub enum RelayError {
+pub enum OutboxError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
     #[error("outbox row {urutan} cannot be published: {reason}")]
     Corrupt { urutan: i64, reason: String },
 }
 
-/// Appends events to the stream.
-#[derive(Clone)]
-pub struct StreamPublisher {
-    connection: ConnectionManager,
-    stream: String,
-}
-
-impl StreamPublisher {
-    pub fn new(connection: ConnectionManager, stream: String) -> Self {
-        StreamPublisher { connection, stream }
-    }
-
-    /// `XADD`s every event, in order, in one round trip. Ok only when Redis accepted all.
-    pub async fn publish(&self, events: &[MutasiEvent]) -> Result<(), redis::RedisError> {
-        let mut pipeline = redis::pipe();
-        for event in events {
-            let command = pipeline.cmd("XADD").arg(&self.stream).arg("*");
-            for (field, value) in event.fields() {
-                command.arg(field).arg(value);
-            }
-        }
-        let mut connection = self.connection.clone();
-        let ids: Vec<String> = pipeline.query_async(&mut connection).await?;
-        debug_assert_eq!(ids.len(), events.len());
-        Ok(())
-    }
-}
-
-/// The `outbox.publish` span of one entry: a child of the context stored with the row (a new
-/// trace when there is none); the entry's `traceparent` becomes this span's context.
-fn publish_span(event: &mut MutasiEvent, stream: &str) -> tracing::Span {
-    let span = tracing::info_span!(
-        parent: None,
-        "outbox.publish",
-        otel.kind = "producer",
-        otel.status_code = tracing::field::Empty,
-        messaging.system = "redis",
-        messaging.destination.name = stream,
-        event_id = %event.event_id
-    );
-    if let Some(parent) = &event.traceparent {
-        parent.adopt(&span);
-    }
-    if let Some(own) = Traceparent::of(&span) {
-        event.traceparent = Some(own);
-    }
-    span
+/// Unpublished rows this transaction holds locked, as stream events. Dropped without
+/// [`OutboxClaim::mark_published`], it rolls back and the rows stay unpublished.
+pub struct OutboxClaim {
+    tx: Transaction<'static, Postgres>,
+    urutan: Vec<i64>,
+    /// The rows' events, oldest first.
+    pub events: Vec<MutasiEvent>,
 }
 
 type OutboxRow = (
@@ -89,15 +47,13 @@ type OutboxRow = (
 );
 
 impl Datastore {
-    /// Publishes up to `limit` of the oldest unpublished rows numbered `scan_from` or above
-    /// and returns how many were published (0: nothing to do, or every candidate is being
-    /// published by another relay) and the highest number published.
-    pub async fn relay_outbox(
+    /// Claims up to `limit` of the oldest unpublished rows numbered `scan_from` or above;
+    /// `None` when there is none (or every candidate is being published by another relay).
+    pub async fn claim_unpublished(
         &self,
-        publisher: &StreamPublisher,
         limit: i64,
         scan_from: i64,
-    ) -> Result<(usize, Option<i64>), RelayError> {
+    ) -> Result<Option<OutboxClaim>, OutboxError> {
         let mut tx = self.pool.begin().await?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT urutan, event_id, no_rekening, jenis_transaksi, nominal, saldo,
@@ -114,58 +70,11 @@ impl Datastore {
         .await?;
         if rows.is_empty() {
             tx.rollback().await?;
-            return Ok((0, None));
+            return Ok(None);
         }
-        let mut urutan = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (id, event_id, no_rekening, jenis, nominal, saldo, nomor, tanggal, trace) = row;
-            let jenis = Jenis::from_code(&jenis).ok_or_else(|| RelayError::Corrupt {
-                urutan: id,
-                reason: format!("jenis_transaksi {jenis:?}"),
-            })?;
-            urutan.push(id);
-            events.push(MutasiEvent {
-                event_id,
-                no_rekening,
-                jenis,
-                nominal,
-                saldo,
-                urutan_rekening: nomor,
-                tanggal_transaksi: tanggal,
-                traceparent: trace.as_deref().and_then(Traceparent::parse),
-            });
-        }
-        // One span per entry, in the trace of the posting that wrote the row; the entry carries
-        // this span's context, so mutasi's consume span is its child.
-        let spans: Vec<tracing::Span> = events
-            .iter_mut()
-            .map(|event| publish_span(event, &publisher.stream))
-            .collect();
-        let published = publisher.publish(&events).await;
-        if published.is_err() {
-            for span in &spans {
-                span.record("otel.status_code", "error");
-            }
-        }
-        published?;
-        let marked =
-            sqlx::query("UPDATE outbox SET dipublikasikan_pada = now() WHERE urutan = ANY($1)")
-                .bind(&urutan)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if marked != urutan.len() as u64 {
-            // The rows are locked by this transaction, so this cannot happen; if it does,
-            // roll back (they are published again later: a duplicate, never a loss).
-            return Err(RelayError::Corrupt {
-                urutan: urutan[0],
-                reason: format!("marked {marked} of {} claimed rows", urutan.len()),
-            });
-        }
-        tx.commit().await?;
-        drop(spans);
-        Ok((urutan.len(), urutan.iter().copied().max()))
+        let urutan = rows.iter().map(|row| row.0).collect();
+        let events = rows.into_iter().map(event).collect::<Result<_, _>>()?;
+        Ok(Some(OutboxClaim { tx, urutan, events }))
     }
 
     /// Rows committed but not yet published.
@@ -194,4 +103,47 @@ impl Datastore {
         .await
         .map(|r| r.rows_affected())
     }
+}
+
+impl OutboxClaim {
+    /// Marks every claimed row published and commits; returns how many rows and the highest
+    /// number among them. Call only after the stream acknowledged every event.
+    pub async fn mark_published(mut self) -> Result<(usize, i64), OutboxError> {
+        let marked =
+            sqlx::query("UPDATE outbox SET dipublikasikan_pada = now() WHERE urutan = ANY($1)")
+                .bind(&self.urutan)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected();
+        if marked != self.urutan.len() as u64 {
+            // The rows are locked by this transaction, so this cannot happen; if it does,
+            // roll back (they are published again later: a duplicate, never a loss).
+            return Err(OutboxError::Corrupt {
+                urutan: self.urutan[0],
+                reason: format!("marked {marked} of {} claimed rows", self.urutan.len()),
+            });
+        }
+        self.tx.commit().await?;
+        let highest = self.urutan.iter().copied().max().unwrap_or_default();
+        Ok((self.urutan.len(), highest))
+    }
+}
+
+/// A row as the event it becomes; a row no event can carry is corrupt.
+fn event(row: OutboxRow) -> Result<MutasiEvent, OutboxError> {
+    let (urutan, event_id, no_rekening, jenis, nominal, saldo, urutan_rekening, tanggal, trace) =
+        row;
+    let corrupt = |reason: String| OutboxError::Corrupt { urutan, reason };
+    Ok(MutasiEvent {
+        event_id,
+        no_rekening: NoRekening::parse(&no_rekening)
+            .map_err(|_| corrupt(format!("no_rekening {no_rekening:?}")))?,
+        jenis: Jenis::from_code(&jenis)
+            .ok_or_else(|| corrupt(format!("jenis_transaksi {jenis:?}")))?,
+        nominal,
+        saldo,
+        urutan_rekening,
+        tanggal_transaksi: tanggal,
+        traceparent: trace.as_deref().and_then(Traceparent::parse),
+    })
 }

@@ -2,7 +2,7 @@
 //! `app::group_commit`): ONE database transaction per batch, in this order:
 //!
 //! 1. [`PostingTx::claim_keys`]: insert the batch's idempotency keys, sorted;
-//! 2. [`PostingTx::lock_accounts`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
+//! 2. [`PostingTx::lock_rekening`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
 //! 3. the app applies the operations in memory, in arrival order;
 //! 4. [`PostingTx::write`]: ONE statement updates every touched balance once and inserts
 //!    every journal row, outbox row and idempotency outcome (`UNNEST` arrays);
@@ -13,55 +13,19 @@
 
 use std::collections::HashMap;
 
+use bukubesar_common::event::Jenis;
+use bukubesar_common::no_rekening::NoRekening;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::Datastore;
 
-pub use bukubesar_common::event::Jenis;
-
-/// A committed deposit or withdrawal: the journal row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Posted {
-    pub id: Uuid,
-    pub no_rekening: String,
-    pub jenis: Jenis,
-    pub nominal: Decimal,
-    /// The balance right after this transaction.
-    pub saldo: Decimal,
-    /// The account's transaction number (1, 2, 3, ... in commit order). Outcomes stored before
-    /// the number existed read back as 0.
-    #[serde(default)]
-    pub urutan_rekening: i64,
-    pub tanggal_transaksi: DateTime<Utc>,
-}
-
-/// The business outcome of a posting, as stored for idempotent replay.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "hasil", content = "jurnal")]
-pub enum Outcome {
-    Posted(Posted),
-    /// The operation's guard refused it (balance too low, or balance limit); nothing written.
-    Refused,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PostResult {
-    /// Executed now.
-    Fresh(Outcome),
-    /// The stored outcome of an earlier request with the same key and the same request.
-    Replayed(Outcome),
-    /// The key was used before for a different request.
-    KeyReused,
-}
-
 /// A balance row, locked for the batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rekening {
-    pub no_rekening: String,
+    pub no_rekening: NoRekening,
     pub saldo: Decimal,
     /// Committed transactions so far; the next one gets number `jumlah_transaksi + 1`.
     pub jumlah_transaksi: i64,
@@ -70,31 +34,37 @@ pub struct Rekening {
 /// An idempotency key as the batch claims it.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyClaim<'a> {
-    pub no_rekening: &'a str,
-    pub kunci: &'a str,
+    pub no_rekening: &'a NoRekening,
+    pub key: &'a str,
     pub fingerprint: &'a [u8],
 }
 
 /// A key some earlier transaction committed: the request it was used for, and its outcome
-/// (JSON of [`Outcome`]).
+/// (the JSON the app stored).
 #[derive(Clone, Debug)]
 pub struct StoredKey {
     pub fingerprint: Vec<u8>,
     pub outcome: Option<String>,
 }
 
-/// A journal row to write, with the trace context its outbox row carries.
+/// A journal row to write; its outbox row carries the same values and `traceparent`.
 #[derive(Clone, Debug)]
-pub struct JournalRow<'a> {
-    pub posted: &'a Posted,
+pub struct JurnalRow<'a> {
+    pub id: Uuid,
+    pub no_rekening: &'a NoRekening,
+    pub jenis: Jenis,
+    pub nominal: Decimal,
+    /// The balance right after this transaction.
+    pub saldo: Decimal,
+    pub urutan_rekening: i64,
     pub traceparent: Option<&'a str>,
 }
 
 /// A claimed key's outcome, stored in the same transaction as the money.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyOutcome<'a> {
-    pub no_rekening: &'a str,
-    pub kunci: &'a str,
+    pub no_rekening: &'a NoRekening,
+    pub key: &'a str,
     pub outcome: &'a str,
 }
 
@@ -114,7 +84,7 @@ const STORED_KEYS: &str = "
 
 /// Locks in primary-key order (the sort runs below the row locks) and reads the newest
 /// committed balance of each row, plus the time the batch's postings take effect.
-const LOCK_ACCOUNTS: &str = "
+const LOCK_REKENING: &str = "
     SELECT no_rekening, saldo, jumlah_transaksi, clock_timestamp()
       FROM rekening
      WHERE no_rekening = ANY($1::text[])
@@ -169,56 +139,51 @@ impl Datastore {
             tx: self.pool.begin().await?,
         })
     }
-
-    /// Wakes the outbox relay: call after a batch that posted something has committed.
-    pub fn outbox_committed(&self) {
-        self.outbox_written.notify_one();
-    }
 }
 
 impl PostingTx {
-    /// Claims `keys` (distinct pairs) in `(no_rekening, kunci)` order; returns one flag per
+    /// Claims `keys` (distinct pairs) in `(no_rekening, key)` order; returns one flag per
     /// key, in the given order: true when this transaction now owns it.
     pub async fn claim_keys(&mut self, keys: &[KeyClaim<'_>]) -> Result<Vec<bool>, sqlx::Error> {
         let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_unstable_by_key(|&i| (keys[i].no_rekening, keys[i].kunci));
-        let no_rekening: Vec<&str> = order.iter().map(|&i| keys[i].no_rekening).collect();
-        let kunci: Vec<&str> = order.iter().map(|&i| keys[i].kunci).collect();
+        order.sort_unstable_by_key(|&i| (keys[i].no_rekening, keys[i].key));
+        let no_rekening: Vec<&NoRekening> = order.iter().map(|&i| keys[i].no_rekening).collect();
+        let key: Vec<&str> = order.iter().map(|&i| keys[i].key).collect();
         let fingerprints: Vec<&[u8]> = order.iter().map(|&i| keys[i].fingerprint).collect();
-        let claimed: Vec<(String, String)> = sqlx::query_as(CLAIM_KEYS)
+        let claimed: Vec<(NoRekening, String)> = sqlx::query_as(CLAIM_KEYS)
             .bind(&no_rekening)
-            .bind(&kunci)
+            .bind(&key)
             .bind(&fingerprints)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(keys
             .iter()
-            .map(|key| {
+            .map(|claim| {
                 claimed
                     .iter()
-                    .any(|(no, k)| no == key.no_rekening && k == key.kunci)
+                    .any(|(no, key)| no == claim.no_rekening && key == claim.key)
             })
             .collect())
     }
 
-    /// The committed records of `keys` (`(no_rekening, kunci)`); a key without a record is
+    /// The committed records of `keys` (`(no_rekening, key)`); a key without a record is
     /// absent from the map.
     pub async fn stored_keys(
         &mut self,
-        keys: &[(&str, &str)],
-    ) -> Result<HashMap<(String, String), StoredKey>, sqlx::Error> {
-        let no_rekening: Vec<&str> = keys.iter().map(|k| k.0).collect();
-        let kunci: Vec<&str> = keys.iter().map(|k| k.1).collect();
-        let rows: Vec<(String, String, Vec<u8>, Option<String>)> = sqlx::query_as(STORED_KEYS)
+        keys: &[(&NoRekening, &str)],
+    ) -> Result<HashMap<(NoRekening, String), StoredKey>, sqlx::Error> {
+        let no_rekening: Vec<&NoRekening> = keys.iter().map(|k| k.0).collect();
+        let key: Vec<&str> = keys.iter().map(|k| k.1).collect();
+        let rows: Vec<(NoRekening, String, Vec<u8>, Option<String>)> = sqlx::query_as(STORED_KEYS)
             .bind(&no_rekening)
-            .bind(&kunci)
+            .bind(&key)
             .fetch_all(&mut *self.tx)
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(no, kunci, fingerprint, outcome)| {
+            .map(|(no, key, fingerprint, outcome)| {
                 (
-                    (no, kunci),
+                    (no, key),
                     StoredKey {
                         fingerprint,
                         outcome,
@@ -228,15 +193,15 @@ impl PostingTx {
             .collect())
     }
 
-    /// Locks the balance rows of `accounts` (any order, duplicates allowed) in primary-key
+    /// Locks the balance rows of `no_rekening` (any order, duplicates allowed) in primary-key
     /// order and returns them with the time the batch takes effect. Unregistered accounts are
     /// missing from the result.
-    pub async fn lock_accounts(
+    pub async fn lock_rekening(
         &mut self,
-        accounts: &[&str],
+        no_rekening: &[&NoRekening],
     ) -> Result<(Vec<Rekening>, DateTime<Utc>), sqlx::Error> {
-        let rows: Vec<(String, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(LOCK_ACCOUNTS)
-            .bind(accounts)
+        let rows: Vec<(NoRekening, Decimal, i64, DateTime<Utc>)> = sqlx::query_as(LOCK_REKENING)
+            .bind(no_rekening)
             .fetch_all(&mut *self.tx)
             .await?;
         let now = match rows.first() {
@@ -254,53 +219,50 @@ impl PostingTx {
         Ok((locked, now))
     }
 
-    /// Writes the batch in one statement: each changed balance row once (`accounts`), every
+    /// Writes the batch in one statement: each changed balance row once (`rekening`), every
     /// journal and outbox row, every claimed key's outcome. Fails, and the caller rolls back,
     /// unless exactly that many rows were written.
     pub async fn write(
         &mut self,
-        accounts: &[Rekening],
-        journal: &[JournalRow<'_>],
+        rekening: &[Rekening],
+        jurnal: &[JurnalRow<'_>],
         outcomes: &[KeyOutcome<'_>],
         tanggal_transaksi: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        let account_ids: Vec<&str> = accounts.iter().map(|a| a.no_rekening.as_str()).collect();
-        let saldo: Vec<Decimal> = accounts.iter().map(|a| a.saldo).collect();
-        let jumlah: Vec<i64> = accounts.iter().map(|a| a.jumlah_transaksi).collect();
-        let ids: Vec<Uuid> = journal.iter().map(|j| j.posted.id).collect();
-        let journal_accounts: Vec<&str> = journal
-            .iter()
-            .map(|j| j.posted.no_rekening.as_str())
-            .collect();
-        let jenis: Vec<&str> = journal.iter().map(|j| j.posted.jenis.code()).collect();
-        let nominal: Vec<Decimal> = journal.iter().map(|j| j.posted.nominal).collect();
-        let saldo_after: Vec<Decimal> = journal.iter().map(|j| j.posted.saldo).collect();
-        let urutan: Vec<i64> = journal.iter().map(|j| j.posted.urutan_rekening).collect();
-        let traceparents: Vec<Option<&str>> = journal.iter().map(|j| j.traceparent).collect();
-        let key_accounts: Vec<&str> = outcomes.iter().map(|o| o.no_rekening).collect();
-        let keys: Vec<&str> = outcomes.iter().map(|o| o.kunci).collect();
+        let no_rekening_rows: Vec<&NoRekening> = rekening.iter().map(|a| &a.no_rekening).collect();
+        let saldo: Vec<Decimal> = rekening.iter().map(|a| a.saldo).collect();
+        let jumlah: Vec<i64> = rekening.iter().map(|a| a.jumlah_transaksi).collect();
+        let ids: Vec<Uuid> = jurnal.iter().map(|j| j.id).collect();
+        let jurnal_no_rekening: Vec<&NoRekening> = jurnal.iter().map(|j| j.no_rekening).collect();
+        let jenis: Vec<&str> = jurnal.iter().map(|j| j.jenis.code()).collect();
+        let nominal: Vec<Decimal> = jurnal.iter().map(|j| j.nominal).collect();
+        let saldo_after: Vec<Decimal> = jurnal.iter().map(|j| j.saldo).collect();
+        let urutan: Vec<i64> = jurnal.iter().map(|j| j.urutan_rekening).collect();
+        let traceparents: Vec<Option<&str>> = jurnal.iter().map(|j| j.traceparent).collect();
+        let key_no_rekening: Vec<&NoRekening> = outcomes.iter().map(|o| o.no_rekening).collect();
+        let keys: Vec<&str> = outcomes.iter().map(|o| o.key).collect();
         let stored: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
         let written: (i64, i64, i64, i64) = sqlx::query_as(WRITE)
-            .bind(&account_ids)
+            .bind(&no_rekening_rows)
             .bind(&saldo)
             .bind(&jumlah)
             .bind(tanggal_transaksi)
             .bind(&ids)
-            .bind(&journal_accounts)
+            .bind(&jurnal_no_rekening)
             .bind(&jenis)
             .bind(&nominal)
             .bind(&saldo_after)
             .bind(&urutan)
             .bind(&traceparents)
-            .bind(&key_accounts)
+            .bind(&key_no_rekening)
             .bind(&keys)
             .bind(&stored)
             .fetch_one(&mut *self.tx)
             .await?;
         let expected = (
-            accounts.len() as i64,
-            journal.len() as i64,
-            journal.len() as i64,
+            rekening.len() as i64,
+            jurnal.len() as i64,
+            jurnal.len() as i64,
             outcomes.len() as i64,
         );
         if written != expected {

@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::support::{basic, fresh_database, postgres, test_redis};
-use bukubesar_common::testkit::assert_log_lines;
+use bukubesar_testkit::assert_log_lines;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_transaksi");
 /// Bound on how long the binary may take to start, migrate or stop in these tests.
@@ -472,7 +472,7 @@ fn resident_kib(pid: u32) -> u64 {
 #[tokio::test]
 async fn argon2_memory_goes_back_to_the_kernel() {
     // Each registration runs argon2 with a 19 MiB matrix. Without a fixed mmap threshold
-    // (bukubesar_common::memory), glibc kept them resident: 160 registrations left the process
+    // (bukubesar_process::memory), glibc kept them resident: 160 registrations left the process
     // at 1.26 GB. With it, the process stays near its idle size.
     const REGISTRATIONS: usize = 96;
     const PARALLEL: usize = 8;

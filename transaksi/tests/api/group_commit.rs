@@ -1,13 +1,15 @@
 //! Group commit: many operations in one transaction, each with its own answer; a batch that
 //! cannot commit writes nothing and every operation in it gets an error.
 
+use bukubesar_common::event::Jenis;
+use bukubesar_common::no_rekening::NoRekening;
 use futures::future::join_all;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use transaksi::app::batch::{self, Idempotency, Posting};
-use transaksi::app::idempotency::request_fingerprint;
+use transaksi::app::idempotency::{Key, request_fingerprint};
 use transaksi::app::nominal::Nominal;
-use transaksi::datastore::posting::{Jenis, Outcome, PostResult, Posted};
+use transaksi::app::outcome::{Outcome, PostResult, Posted};
 
 use crate::support::{TestApp, spawn_app, spawn_app_with};
 
@@ -16,19 +18,16 @@ fn d(text: &str) -> Decimal {
 }
 
 fn op(jenis: Jenis, no: &str, nominal: &str, key: Option<&str>) -> Posting {
-    let nominal = d(nominal);
+    let nominal = Nominal::new(d(nominal)).expect("valid amount");
+    let no = NoRekening::parse(no).expect("well formed");
     Posting {
         jenis,
-        no_rekening: no.to_owned(),
-        nominal,
         idempotency: key.map(|key| Idempotency {
-            key: key.to_owned(),
-            fingerprint: request_fingerprint(
-                jenis,
-                no,
-                Nominal::new(nominal).expect("valid amount"),
-            ),
+            key: Key::parse(key.as_bytes()).expect("valid key"),
+            fingerprint: request_fingerprint(jenis, &no, nominal),
         }),
+        no_rekening: no,
+        nominal,
         traceparent: None,
     }
 }
@@ -157,9 +156,9 @@ async fn one_batch_gives_each_operation_its_own_answer_in_arrival_order() {
         assert_eq!(
             row,
             (
-                p.no_rekening.clone(),
+                p.no_rekening.to_string(),
                 p.jenis.code().to_owned(),
-                p.nominal,
+                p.nominal.value(),
                 p.saldo,
                 p.urutan_rekening,
                 true

@@ -1,7 +1,7 @@
 //! The served OpenAPI document and the router agree (see
-//! `bukubesar_common::testkit::openapi`).
+//! `bukubesar_testkit::openapi`).
 
-use bukubesar_common::testkit::openapi::assert_document_matches_routes;
+use bukubesar_testkit::openapi::assert_document_matches_routes;
 
 use crate::support::spawn_app;
 

@@ -5,17 +5,20 @@
 //! refused withdrawal is exactly one that the balance did not cover, and the journal's running
 //! saldo and per-account numbers are consistent.
 
-use bukubesar_common::no_rekening;
+use bukubesar_common::no_rekening::NoRekening;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::time::Duration;
 use transaksi::datastore::Datastore;
-use transaksi::datastore::nasabah::{InsertNasabahError, NasabahBaru};
+use transaksi::datastore::nasabah::{InsertNasabahError, NewNasabah};
 
 use bukubesar_common::batching::BatchSettings;
+use bukubesar_common::event::Jenis;
 use transaksi::app::batch::{self, Posting};
+use transaksi::app::commit_signal::CommitSignal;
 use transaksi::app::group_commit::GroupCommit;
-use transaksi::datastore::posting::{Jenis, Outcome, PostResult};
+use transaksi::app::nominal::Nominal;
+use transaksi::app::outcome::{Outcome, PostResult};
 
 use crate::support::{TestApp, spawn_app};
 
@@ -37,13 +40,13 @@ fn runtime() -> tokio::runtime::Runtime {
 /// A fresh account straight in the database (no PIN is ever checked here).
 async fn account(datastore: &Datastore, case: u64) -> String {
     loop {
-        let no = no_rekening::generate();
+        let no = NoRekening::generate();
         let nik = format!(
             "{:016}",
             3_200_000_000_000_000_u64 + case * 1_000 + rand_suffix()
         );
         let no_hp = format!("08{:010}", case * 1_000 + rand_suffix());
-        let baru = NasabahBaru {
+        let nasabah = NewNasabah {
             no_rekening: &no,
             nama: "Properti",
             nik: &nik,
@@ -51,8 +54,8 @@ async fn account(datastore: &Datastore, case: u64) -> String {
             // Shaped like a hash (the table checks the prefix); never verified here.
             pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$cHJvcGVydGllcw$bm90LWEtcmVhbC1oYXNo",
         };
-        match datastore.insert_nasabah(&baru).await {
-            Ok(()) => return no,
+        match datastore.insert_nasabah(&nasabah).await {
+            Ok(()) => return no.to_string(),
             Err(InsertNasabahError::Database(error)) => panic!("insert nasabah: {error}"),
             Err(_) => continue,
         }
@@ -66,8 +69,8 @@ fn rand_suffix() -> u64 {
 fn posting(no: &str, (deposit, cents): Op) -> Posting {
     Posting {
         jenis: if deposit { Jenis::Tabung } else { Jenis::Tarik },
-        no_rekening: no.to_owned(),
-        nominal: Decimal::new(cents, 2),
+        no_rekening: NoRekening::parse(no).expect("well formed"),
+        nominal: Nominal::new(Decimal::new(cents, 2)).expect("valid amount"),
         idempotency: None,
         traceparent: None,
     }
@@ -248,6 +251,7 @@ fn concurrent_postings_never_overdraw_or_create_money() {
                 max_wait: Duration::from_micros(200),
                 workers: 2,
             },
+            CommitSignal::default(),
         )
     });
     let cases = std::sync::atomic::AtomicU64::new(10_000);

@@ -1,7 +1,7 @@
 //! `spawn_app()`: a fresh database (migrated) and a transaksi server on port 0 for each test.
 
-pub use bukubesar_common::testkit::redis as test_redis;
-pub use bukubesar_common::testkit::{Account, basic, postgres};
+pub use bukubesar_testkit::redis as test_redis;
+pub use bukubesar_testkit::{Account, basic, postgres};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use transaksi::app::commit_signal::CommitSignal;
 use transaksi::config::{Cli, Settings};
 
 pub struct TestApp {
@@ -18,9 +19,10 @@ pub struct TestApp {
     pub pool: PgPool,
     pub db_name: String,
     pub settings: Settings,
-    /// The datastore behind the server (postings on it wake a relay started with
-    /// [`TestApp::start_relay`]).
+    /// The datastore behind the server.
     pub datastore: Option<transaksi::datastore::Datastore>,
+    /// What the server's postings ring, to wake a relay started with [`TestApp::start_relay`].
+    pub committed: CommitSignal,
 }
 
 /// A response reduced to what tests look at.
@@ -56,7 +58,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    bukubesar_common::testkit::trace_ids();
+    bukubesar_testkit::trace_ids();
     let server = postgres::server();
     let db_name = fresh_database().await;
     let pool = PgPoolOptions::new()
@@ -90,6 +92,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         db_name,
         settings,
         datastore: None,
+        committed: CommitSignal::default(),
     };
     app.start_server().await
 }
@@ -104,7 +107,8 @@ impl TestApp {
     /// The new server has its own, empty credential cache.
     pub async fn start_server(mut self) -> TestApp {
         let datastore = transaksi::datastore::Datastore::new(self.pool.clone());
-        let router = transaksi::application(&self.settings, datastore.clone());
+        let router =
+            transaksi::application(&self.settings, datastore.clone(), self.committed.clone());
         self.datastore = Some(datastore);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -125,6 +129,7 @@ impl TestApp {
             db_name: self.db_name.clone(),
             settings: self.settings.clone(),
             datastore: None,
+            committed: CommitSignal::default(),
         }
         .start_server()
         .await
@@ -133,7 +138,8 @@ impl TestApp {
     /// Starts an outbox relay beside this server; `abort()` the task to stop it.
     pub fn start_relay(&self) -> tokio::task::JoinHandle<()> {
         let datastore = self.datastore.clone().expect("server started");
-        transaksi::spawn_relay(&self.settings, datastore).expect("relay starts")
+        transaksi::spawn_relay(&self.settings, datastore, self.committed.clone())
+            .expect("relay starts")
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::free_port;
+use crate::free_port;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -163,7 +163,7 @@ impl RedisServer {
             parent = std::process::id(),
             dir = self.dir.display(),
         );
-        super::spawn_watchdog(script, "Redis");
+        crate::spawn_watchdog(script, "Redis");
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Child>> {

@@ -4,22 +4,21 @@
 //! request's log line carries that trace; `/metrics` of both services is valid Prometheus text
 //! and its counters move with the requests.
 //!
-//! transaksi's binary is taken from the same target directory as mutasi's (`cargo test
-//! --workspace`, the README's test command, builds both).
+//! Both binaries are the workspace's own, from the target directory this test was built into
+//! (`cargo test --workspace`, the README's test command, builds both).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bukubesar_common::testkit::otlp::{OtlpReceiver, ReceivedSpan};
-use bukubesar_common::testkit::{
-    assert_log_lines, basic, postgres, prometheus, redis as test_redis, sibling_binary, terminate,
+use bukubesar_testkit::otlp::{OtlpReceiver, ReceivedSpan};
+use bukubesar_testkit::{
+    assert_log_lines, basic, postgres, prometheus, redis as test_redis, terminate, workspace_binary,
 };
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const MUTASI: &str = env!("CARGO_BIN_EXE_mutasi");
 /// Bound on starting, answering and stopping in this test.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 /// The incoming trace context of the deposit (W3C example ids).
@@ -159,7 +158,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     let stream = format!("otel-{}", uuid::Uuid::new_v4().simple());
     let redis = test_redis::RedisServer::start_with_password(REDIS_PASSWORD);
 
-    let mut command = Command::new(sibling_binary(MUTASI, "transaksi"));
+    let mut command = Command::new(workspace_binary("transaksi"));
     common_flags(
         &mut command,
         &transaksi_db,
@@ -168,7 +167,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
         redis.port(),
     );
     let transaksi = Service::start(command, "transaksi").await;
-    let mut command = Command::new(MUTASI);
+    let mut command = Command::new(workspace_binary("mutasi"));
     common_flags(
         &mut command,
         &mutasi_db,

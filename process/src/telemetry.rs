@@ -107,7 +107,7 @@ pub fn init(
 /// seen to drop spans of this layer under load of other callsites.) A span's OpenTelemetry
 /// counterpart starts when it is first asked for its context, so a request span can still be
 /// renamed after routing.
-pub(crate) fn otel_layer<S>(
+pub fn otel_layer<S>(
     provider: &SdkTracerProvider,
     service: &'static str,
 ) -> impl Layer<S> + Send + Sync + 'static

@@ -3,15 +3,15 @@
 //! of the test's own (on the shared throwaway Redis, or a private one the test can stop),
 //! transaksi (HTTP + outbox relay) and mutasi (HTTP + consumer) on port 0.
 
-pub use bukubesar_common::testkit::redis as test_redis;
-pub use bukubesar_common::testkit::{Account, basic, postgres};
+pub use bukubesar_testkit::redis as test_redis;
+pub use bukubesar_testkit::{Account, basic, postgres};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use mutasi::app::consumer::ConsumerStats;
+use mutasi::app::stats::ConsumerStats;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -107,7 +107,7 @@ pub async fn spawn_platform() -> Platform {
 }
 
 pub async fn spawn_platform_with(options: Options) -> Platform {
-    bukubesar_common::testkit::trace_ids();
+    bukubesar_testkit::trace_ids();
     let server = postgres::server();
     let transaksi_db = server.create_database("transaksi_test").await;
     let mutasi_db = server.create_database("mutasi_test").await;
@@ -139,12 +139,15 @@ pub async fn spawn_platform_with(options: Options) -> Platform {
     let transaksi_settings =
         transaksi::config::Cli::parse_from(std::iter::once("transaksi").chain(common)).settings;
     let transaksi_datastore = transaksi::datastore::Datastore::new(transaksi_pool.clone());
+    let committed = transaksi::app::commit_signal::CommitSignal::default();
     let (transaksi_url, transaksi_server) = serve(transaksi::application(
         &transaksi_settings,
         transaksi_datastore.clone(),
+        committed.clone(),
     ))
     .await;
-    let relay = transaksi::spawn_relay(&transaksi_settings, transaksi_datastore).expect("relay");
+    let relay =
+        transaksi::spawn_relay(&transaksi_settings, transaksi_datastore, committed).expect("relay");
 
     let claim_idle = options.claim_idle_ms.to_string();
     let mutasi_settings = mutasi::config::Cli::parse_from(

@@ -9,18 +9,18 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
 
 /// How long the throwaway server may take to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct PgServer {
-    base: PgConnectOptions,
+    host: String,
+    port: u16,
+    user: String,
+    /// `TEST_DATABASE_URL` when it names the server (it may carry a password or TLS settings).
+    #[cfg(feature = "sqlx")]
+    url: Option<String>,
     /// Set for a throwaway server this process controls (it can be crashed and restarted).
     control: Option<Control>,
 }
@@ -51,21 +51,16 @@ impl Control {
 }
 
 impl PgServer {
-    /// Connection options for `database` on this server.
-    pub fn options(&self, database: &str) -> PgConnectOptions {
-        self.base.clone().database(database)
-    }
-
     pub fn host(&self) -> String {
-        self.base.get_host().to_owned()
+        self.host.clone()
     }
 
     pub fn port(&self) -> u16 {
-        self.base.get_port()
+        self.port
     }
 
     pub fn user(&self) -> String {
-        self.base.get_username().to_owned()
+        self.user.clone()
     }
 
     /// A crash: `pg_ctl stop -m immediate` (no checkpoint; the next start runs crash recovery).
@@ -94,33 +89,71 @@ impl PgServer {
     }
 }
 
-impl PgServer {
-    /// Creates an empty database named `<prefix>_<random>` and returns its name.
-    pub async fn create_database(&self, prefix: &str) -> String {
-        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect_with(&self.options("postgres"))
-            .await
-            .expect("connect to the test PostgreSQL server");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        admin.close().await.ok();
-        name
+/// Connecting with sqlx: feature `sqlx` (the services' tests; the operator's tests run the
+/// server's own binaries only, so its test build has no database driver).
+#[cfg(feature = "sqlx")]
+mod connect {
+    use std::str::FromStr;
+    use std::sync::OnceLock;
+
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{Connection, PgConnection};
+
+    use super::{PgServer, throwaway};
+
+    impl PgServer {
+        /// Connection options for `database` on this server.
+        pub fn options(&self, database: &str) -> PgConnectOptions {
+            let base = match &self.url {
+                Some(url) => {
+                    PgConnectOptions::from_str(url).expect("TEST_DATABASE_URL is a postgres URL")
+                }
+                None => PgConnectOptions::new()
+                    .host(&self.host)
+                    .port(self.port)
+                    .username(&self.user),
+            };
+            base.database(database)
+        }
+
+        /// Creates an empty database named `<prefix>_<random>` and returns its name.
+        pub async fn create_database(&self, prefix: &str) -> String {
+            let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect_with(&self.options("postgres"))
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            name
+        }
+    }
+
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+
+    /// The server shared by a test process: `TEST_DATABASE_URL`'s, else one [`throwaway`].
+    pub fn server() -> &'static PgServer {
+        SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let options =
+                    PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL");
+                PgServer {
+                    host: options.get_host().to_owned(),
+                    port: options.get_port(),
+                    user: options.get_username().to_owned(),
+                    url: Some(url),
+                    control: None,
+                }
+            }
+            _ => throwaway(),
+        })
     }
 }
 
-static SERVER: OnceLock<PgServer> = OnceLock::new();
-
-pub fn server() -> &'static PgServer {
-    SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => PgServer {
-            base: PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL is a postgres URL"),
-            control: None,
-        },
-        _ => throwaway(),
-    })
-}
+#[cfg(feature = "sqlx")]
+pub use connect::server;
 
 /// A new private server, never shared and never `TEST_DATABASE_URL`'s: for tests that change
 /// cluster-wide state (roles, databases with fixed names). Stopped when this process exits.
@@ -149,26 +182,61 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         .expect("temporary directory")
         .keep();
     let data = dir.join("data");
-    let run_as = |program: &Path| -> Command {
-        if as_root {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
-        }
+    initdb(&bin, &dir, &data, as_root);
+    let port = crate::free_port();
+    let control = Control {
+        bin: bin.clone(),
+        options: format!(
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 {durability} \
+             -c max_connections=400 -c shared_buffers=64MB",
+            dir = dir.display(),
+            durability = match durability {
+                Durability::Fast => {
+                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                }
+                Durability::Durable =>
+                    "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
+            }
+        ),
+        log: dir.join("postgres.log"),
+        data,
+        as_root,
     };
+    control.start();
+    control.stop_when_this_process_ends(&dir);
+    wait_until_ready(&bin, port, &dir);
+    PgServer {
+        host: "127.0.0.1".to_owned(),
+        port,
+        user: "postgres".to_owned(),
+        #[cfg(feature = "sqlx")]
+        url: None,
+        control: Some(control),
+    }
+}
+
+/// `initdb` into `data` (trust authentication, superuser `postgres`), as the `postgres` OS
+/// user when the tests run as root (initdb refuses root).
+fn initdb(bin: &Path, dir: &Path, data: &Path, as_root: bool) {
     if as_root {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
-            .arg(&dir)
+            .arg(dir)
             .status()
             .expect("chown runs");
         assert!(status.success(), "chown of the test PostgreSQL directory");
     }
-    let output = run_as(&bin.join("initdb"))
+    let program = bin.join("initdb");
+    let mut command = if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    };
+    let output = command
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .args([
             "-U",
             "postgres",
@@ -185,43 +253,10 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let port = super::free_port();
-    let control = Control {
-        bin: bin.clone(),
-        options: format!(
-            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 {durability} \
-             -c max_connections=400 -c shared_buffers=64MB",
-            dir = dir.display(),
-            durability = match durability {
-                Durability::Fast => {
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                }
-                Durability::Durable =>
-                    "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
-            }
-        ),
-        log: dir.join("postgres.log"),
-        data: data.clone(),
-        as_root,
-    };
-    control.start();
-    // The watchdog: polls the test process, then stops the server (fast shutdown, whatever
-    // state a test left it in) and removes the directory once the test process is gone.
-    let pg_ctl = if as_root {
-        format!("runuser -u postgres -- {}", bin.join("pg_ctl").display())
-    } else {
-        bin.join("pg_ctl").display().to_string()
-    };
-    let script = format!(
-        "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done
-         {pg_ctl} -D '{data}' -m fast -w stop >/dev/null 2>&1
-         rm -rf '{dir}'",
-        data = data.display(),
-        dir = dir.display(),
-        parent = std::process::id(),
-    );
-    super::spawn_watchdog(script, "PostgreSQL");
+}
 
+/// Waits until the server on `port` accepts connections (`pg_isready`).
+fn wait_until_ready(bin: &Path, port: u16, dir: &Path) {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         let ready = Command::new(bin.join("pg_isready"))
@@ -238,7 +273,7 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
             .map(|s| s.success())
             .unwrap_or(false);
         if ready {
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -247,16 +282,31 @@ pub fn throwaway_with(durability: Durability) -> PgServer {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    PgServer {
-        base: PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(port)
-            .username("postgres"),
-        control: Some(control),
-    }
 }
 
 impl Control {
+    /// The watchdog: polls the test process, then stops the server (fast shutdown, whatever
+    /// state a test left it in) and removes `dir` once the test process is gone.
+    fn stop_when_this_process_ends(&self, dir: &Path) {
+        let pg_ctl = if self.as_root {
+            format!(
+                "runuser -u postgres -- {}",
+                self.bin.join("pg_ctl").display()
+            )
+        } else {
+            self.bin.join("pg_ctl").display().to_string()
+        };
+        let script = format!(
+            "while kill -0 {parent} 2>/dev/null; do sleep 0.5; done
+             {pg_ctl} -D '{data}' -m fast -w stop >/dev/null 2>&1
+             rm -rf '{dir}'",
+            data = self.data.display(),
+            dir = dir.display(),
+            parent = std::process::id(),
+        );
+        crate::spawn_watchdog(script, "PostgreSQL");
+    }
+
     /// `pg_ctl start -w`: returns once the server accepts connections.
     fn start(&self) {
         let status = self

@@ -12,8 +12,8 @@
 //! journal row is in the statement exactly once with the same amount and running saldo. The
 //! counts are printed. `BUKUBESAR_CHAOS_SECS` sets the workload's length (default 40, at least 30).
 //!
-//! transaksi's binary is taken from the same target directory as mutasi's (`cargo test
-//! --workspace`, the README's test command, builds both).
+//! Both binaries are the workspace's own, from the target directory this test was built into
+//! (`cargo test --workspace`, the README's test command, builds both).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -22,14 +22,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bukubesar_common::testkit::{basic, postgres, redis as test_redis, sibling_binary};
+use bukubesar_testkit::{basic, postgres, redis as test_redis, workspace_binary};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-const MUTASI: &str = env!("CARGO_BIN_EXE_mutasi");
 const CLIENTS: usize = 8;
 /// Shortest workload: five kinds of fault, one every 1.5-3.5 s, each recovered before the next.
 const MIN_WORKLOAD_SECS: u64 = 30;
@@ -341,7 +340,7 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
     ]);
     let mut transaksi = Service {
         name: "transaksi",
-        binary: sibling_binary(MUTASI, "transaksi"),
+        binary: workspace_binary("transaksi"),
         args: transaksi_args,
         port: transaksi_port,
         log: logs.path().join("transaksi.log"),
@@ -364,7 +363,7 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
     );
     let mut mutasi = Service {
         name: "mutasi",
-        binary: PathBuf::from(MUTASI),
+        binary: workspace_binary("mutasi"),
         args: mutasi_args,
         port: mutasi_port,
         log: logs.path().join("mutasi.log"),

@@ -1,17 +1,19 @@
-//! The statement table: batch inserts that make redelivery harmless, and the newest-first page.
+//! The statement table `mutasi`: batch inserts that make redelivery harmless, and the
+//! newest-first page.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use bukubesar_common::event::MutasiEvent;
+use bukubesar_common::no_rekening::NoRekening;
 
 use super::Datastore;
 
 /// One statement line as served.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Baris {
+pub struct Row {
     pub tanggal_transaksi: DateTime<Utc>,
-    pub no_rekening: String,
+    pub no_rekening: NoRekening,
     pub jenis_transaksi: String,
     pub nominal: Decimal,
     pub saldo: Decimal,
@@ -39,7 +41,7 @@ impl Datastore {
         for event in events {
             event_ids.push(event.event_id);
             tanggal.push(event.tanggal_transaksi);
-            no_rekening.push(event.no_rekening.clone());
+            no_rekening.push(&event.no_rekening);
             jenis.push(event.jenis.code().to_owned());
             nominal.push(event.nominal);
             saldo.push(event.saldo);
@@ -64,11 +66,11 @@ impl Datastore {
     /// `before` when given (the cursor of the previous page).
     pub async fn page(
         &self,
-        no_rekening: &str,
+        no_rekening: &NoRekening,
         before: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<Baris>, sqlx::Error> {
-        let rows: Vec<(DateTime<Utc>, String, String, Decimal, Decimal, i64)> = sqlx::query_as(
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        let rows: Vec<(DateTime<Utc>, NoRekening, String, Decimal, Decimal, i64)> = sqlx::query_as(
             "SELECT tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo,
                     urutan_rekening
                FROM mutasi
@@ -84,7 +86,7 @@ impl Datastore {
         Ok(rows
             .into_iter()
             .map(
-                |(tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan)| Baris {
+                |(tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan)| Row {
                     tanggal_transaksi,
                     no_rekening,
                     jenis_transaksi,

@@ -1,5 +1,6 @@
-//! Test support for the services' integration tests (feature `testkit`, dev-dependency only):
-//! throwaway PostgreSQL and Redis servers, an OTLP trace receiver, trace ids in-process.
+//! Test support for the integration tests of every crate (a dev-dependency only, never built
+//! into a binary): throwaway PostgreSQL and Redis servers, an OTLP trace receiver, a Prometheus
+//! text parser, the OpenAPI-versus-router check, trace ids in-process, process helpers.
 
 pub mod openapi;
 pub mod otlp;
@@ -18,10 +19,10 @@ pub fn trace_ids() {
     PROVIDER.get_or_init(|| {
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
         let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::filter::filter_fn(crate::log::filter(
-                crate::log::LogLevel::Info,
-            )))
-            .with(crate::telemetry::otel_layer(&provider, "test"))
+            .with(tracing_subscriber::filter::filter_fn(
+                bukubesar_process::log::filter(bukubesar_process::log::LogLevel::Info),
+            ))
+            .with(bukubesar_process::telemetry::otel_layer(&provider, "test"))
             .try_init();
         provider
     });
@@ -72,10 +73,17 @@ impl Account {
     }
 }
 
-/// Another binary of the workspace, next to `own` (a test's `env!("CARGO_BIN_EXE_...")`): the
-/// workspace's tests (`cargo test --workspace`) build every binary into the same directory.
-pub fn sibling_binary(own: &str, name: &str) -> std::path::PathBuf {
-    let path = std::path::PathBuf::from(own).with_file_name(name);
+/// A binary of the workspace (`transaksi`, `mutasi`) from the target directory the running
+/// test was built into: a test executable lives in `<target>/<profile>/deps/`, the binaries
+/// one level up. For tests of a crate without binaries (the platform tests), which cannot name
+/// them with `env!("CARGO_BIN_EXE_...")`; `cargo test --workspace` builds every binary first.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = test
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("a test executable in <target>/<profile>/deps/");
+    let path = profile_dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: run the workspace's tests (cargo test --workspace) so every binary is built",

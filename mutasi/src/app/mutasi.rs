@@ -1,27 +1,28 @@
-//! Reading a statement: only the account holder may read it (same rule and remarks as
-//! transaksi), newest first, `limit` lines per page (default 100, at most 1000), and a cursor
-//! (the transaction number of the last line served) for the next page.
+//! Reading a statement (the account's mutasi): only the account holder may read it (same rule
+//! and remarks as transaksi), newest first, `limit` lines per page (default 100, at most
+//! 1000), and a cursor (the transaction number of the last line served) for the next page.
 
-use bukubesar_common::auth::{self, CredentialStore};
+use bukubesar_common::auth;
+use bukubesar_common::no_rekening::NoRekening;
 
 use super::AppError;
-use crate::datastore::Datastore;
-use crate::datastore::statement::Baris;
+use super::context::App;
+use crate::datastore::mutasi::Row;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
 /// A page request as received (query parameters not yet checked).
 #[derive(Debug, Default)]
-pub struct Permintaan<'a> {
+pub struct PageRequest<'a> {
     pub limit: Option<&'a str>,
     pub cursor: Option<&'a str>,
 }
 
 /// One page, newest first, and the cursor of the next (older) page if there is one.
 #[derive(Debug)]
-pub struct Halaman {
-    pub mutasi: Vec<Baris>,
+pub struct Page {
+    pub mutasi: Vec<Row>,
     pub next_cursor: Option<String>,
 }
 
@@ -55,18 +56,17 @@ fn positive_integer(text: &str) -> Option<i64> {
 }
 
 /// The statement page of `no_rekening` for the authenticated account `who`.
-pub async fn halaman(
-    datastore: &Datastore,
-    credentials: &CredentialStore,
-    who: &str,
-    no_rekening: &str,
-    permintaan: Permintaan<'_>,
-) -> Result<Halaman, AppError> {
-    auth::authorize(credentials, who, no_rekening).await?;
-    let limit = parse_limit(permintaan.limit)?;
-    let before = parse_cursor(permintaan.cursor)?;
+pub async fn page(
+    app: &App,
+    who: &NoRekening,
+    no_rekening: &NoRekening,
+    request: PageRequest<'_>,
+) -> Result<Page, AppError> {
+    auth::authorize(&app.credentials, who, no_rekening).await?;
+    let limit = parse_limit(request.limit)?;
+    let before = parse_cursor(request.cursor)?;
     // One extra line tells whether an older page exists.
-    let mut mutasi = datastore.page(no_rekening, before, limit + 1).await?;
+    let mut mutasi = app.datastore.page(no_rekening, before, limit + 1).await?;
     let next_cursor = if mutasi.len() as i64 > limit {
         mutasi.truncate(limit as usize);
         mutasi.last().map(|b| b.urutan_rekening.to_string())
@@ -79,7 +79,7 @@ pub async fn halaman(
             .all(|w| w[0].urutan_rekening > w[1].urutan_rekening),
         "newest first, no repeats"
     );
-    Ok(Halaman {
+    Ok(Page {
         mutasi,
         next_cursor,
     })

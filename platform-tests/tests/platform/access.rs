@@ -181,7 +181,7 @@ async fn the_credential_role_reads_only_what_authentication_needs() {
         &platform.mutasi_settings,
         mutasi::datastore::Datastore::new(platform.mutasi_pool.clone()),
         restricted.clone(),
-        Arc::new(mutasi::app::consumer::ConsumerStats::default()),
+        Arc::new(mutasi::app::stats::ConsumerStats::default()),
     )
     .expect("application");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
