@@ -7,6 +7,8 @@ use sqlx::PgPool;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
+use crate::retry::Outage;
+
 /// `--db-*` flags shared by both services. The database name is not here because its default
 /// differs per service (`transaksi`, `mutasi`).
 #[derive(Clone, Debug, clap::Args)]
@@ -46,6 +48,17 @@ pub struct DbArgs {
     )]
     pub acquire_timeout_ms: u64,
 
+    /// How long start-up waits for PostgreSQL to accept connections before giving up: a
+    /// server that is still starting (initialising a fresh data directory, restarting) is
+    /// waited for, with one WARNING line when the wait starts and one INFO line when it ends.
+    #[arg(
+        id = "db-wait-secs",
+        long = "db-wait-secs",
+        default_value_t = 60,
+        global = true
+    )]
+    pub wait_secs: u64,
+
     /// Server-side limit for any one statement (PostgreSQL `statement_timeout`).
     #[arg(
         id = "db-statement-timeout-ms",
@@ -84,6 +97,14 @@ impl std::fmt::Debug for DbCredentials {
 }
 
 impl DbCredentials {
+    /// Credentials given directly (tests, tools); the services use [`DbCredentials::from_env`].
+    pub fn new(user: impl Into<String>, password: Option<String>) -> Self {
+        DbCredentials {
+            user: user.into(),
+            password,
+        }
+    }
+
     /// `DB_USER` (default `postgres`, which suits a local server with trust authentication)
     /// and `DB_PASSWORD` (optional).
     pub fn from_env() -> Self {
@@ -139,6 +160,40 @@ impl DbArgs {
 }
 
 impl DbArgs {
+    /// [`DbArgs::connect`], waiting up to `--db-wait-secs` while the server cannot be reached
+    /// or is still starting up (refused connections, timeouts, SQLSTATE 57P03). Anything else
+    /// (wrong password, missing database) is returned at once: waiting cannot mend it.
+    pub async fn connect_when_up(
+        &self,
+        database: &str,
+        credentials: &DbCredentials,
+        application_name: &str,
+    ) -> Result<PgPool, sqlx::Error> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.wait_secs);
+        let mut outage = Outage::new(Duration::from_millis(250), Duration::from_secs(2));
+        loop {
+            match self.connect(database, credentials, application_name).await {
+                Ok(pool) => {
+                    if let Some(waited) = outage.succeeded() {
+                        tracing::info!(db_host = %self.host, db_name = %database, waited_ms = waited.as_millis() as u64, "the database is up");
+                    }
+                    return Ok(pool);
+                }
+                Err(error) if is_starting(&error) => {
+                    let failure = outage.failed();
+                    if tokio::time::Instant::now() + failure.wait > deadline {
+                        return Err(error);
+                    }
+                    if failure.first {
+                        tracing::warn!(db_host = %self.host, db_port = self.port, db_name = %database, wait_secs = self.wait_secs, reason = %describe_connect_error(&error), "the database is not up yet; waiting for it");
+                    }
+                    tokio::time::sleep(failure.wait).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     /// A pool that connects on first use: for a database the service can run without for a
     /// while (mutasi's view of the credential table), so start-up does not depend on it.
     pub fn connect_lazy(
@@ -173,7 +228,10 @@ impl DbArgs {
         application_name: &str,
         migrator: &Migrator,
     ) -> Result<PgPool, StartupError> {
-        let pool = match self.connect(database, credentials, application_name).await {
+        let pool = match self
+            .connect_when_up(database, credentials, application_name)
+            .await
+        {
             Ok(pool) => pool,
             Err(error) => {
                 bukubesar_process::critical!(
@@ -211,6 +269,18 @@ pub fn describe_connect_error(error: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "timed out connecting to the database server".into(),
         sqlx::Error::Tls(tls) => format!("TLS towards the database failed: {tls}"),
         other => other.to_string(),
+    }
+}
+
+/// True for errors that a database server still starting gives: nothing listens yet, the
+/// connection times out, or the server says it is starting up or shutting down (57P03, 57P01).
+fn is_starting(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code == "57P03" || code == "57P01" || code.starts_with("08")),
+        _ => false,
     }
 }
 

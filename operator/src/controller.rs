@@ -339,7 +339,7 @@ async fn secret_hash(inst: &Instance<'_>, api: &Api<Secret>, app: App) -> Result
 async fn apply(ld: &LedgerDeployment, ctx: &Context) -> Result<Action, Error> {
     let result = apply_children(ld, ctx).await;
     let error = result.as_ref().err().map(ToString::to_string);
-    let became_ready = write_status(ld, ctx, error.as_deref()).await?;
+    let change = write_status(ld, ctx, error.as_deref()).await?;
     match result {
         Ok(Pass { created, warnings }) => {
             for warning in warnings {
@@ -358,14 +358,18 @@ async fn apply(ld: &LedgerDeployment, ctx: &Context) -> Result<Action, Error> {
                 )
                 .await;
             }
-            if became_ready {
-                ctx.event(
-                    ld,
-                    EventType::Normal,
-                    "Ready",
-                    "every component reports ready replicas".into(),
-                )
-                .await;
+            match change {
+                ReadyChange::Gained => {
+                    ctx.event(
+                        ld,
+                        EventType::Normal,
+                        "Ready",
+                        "every component reports ready replicas".into(),
+                    )
+                    .await
+                }
+                ReadyChange::Lost(why) => ctx.event(ld, EventType::Warning, "NotReady", why).await,
+                ReadyChange::None => {}
             }
             // Children's changes trigger reconciles through the watches; this is a safety net
             // (and picks up rotated external Secrets).
@@ -477,12 +481,21 @@ async fn observe(inst: &Instance<'_>, client: &Client) -> Result<Vec<Observed>, 
     Ok(observed)
 }
 
-/// Computes and (if it changed) writes the status. Returns true when `Ready` turned True now.
+/// How this reconcile moved the `Ready` condition.
+enum ReadyChange {
+    /// It turned True.
+    Gained,
+    /// It turned False; the condition's message says why.
+    Lost(String),
+    None,
+}
+
+/// Computes and (if it changed) writes the status; says how `Ready` moved.
 async fn write_status(
     ld: &LedgerDeployment,
     ctx: &Context,
     error: Option<&str>,
-) -> Result<bool, Error> {
+) -> Result<ReadyChange, Error> {
     let inst = Instance::new(ld)?;
     let observed = observe(&inst, &ctx.client).await?;
     let previous = ld.status.as_ref();
@@ -496,7 +509,7 @@ async fn write_status(
         now: Time(Timestamp::now()),
     });
     if previous == Some(&new) {
-        return Ok(false);
+        return Ok(ReadyChange::None);
     }
     let was_ready = previous.is_some_and(status::is_ready);
     let api: Api<LedgerDeployment> = Api::namespaced(ctx.client.clone(), &inst.namespace);
@@ -507,7 +520,11 @@ async fn write_status(
     )
     .await
     .map_err(kube_err(format!("writing status of {}", inst.name)))?;
-    Ok(!was_ready && status::is_ready(&new))
+    Ok(match (was_ready, status::is_ready(&new)) {
+        (false, true) => ReadyChange::Gained,
+        (true, false) => ReadyChange::Lost(status::ready_message(&new)),
+        _ => ReadyChange::None,
+    })
 }
 
 /// Deletion. By default the PersistentVolumeClaims (the data) and the generated credential

@@ -39,8 +39,8 @@ pub const DEFAULT_JAEGER_IMAGE: &str = "jaegertracing/all-in-one:1.60";
     derive = "Default",
     doc = "A bukubesar ledger platform (PostgreSQL, Redis, Jaeger, transaksi, mutasi) managed by bukubesar-operator.",
     printcolumn = r#"{"name":"Ready","type":"string","description":"Whether every component reports ready replicas","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"Transaksi","type":"integer","description":"Desired transaksi replicas","jsonPath":".spec.transaksi.replicas"}"#,
-    printcolumn = r#"{"name":"Mutasi","type":"integer","description":"Desired mutasi replicas","jsonPath":".spec.mutasi.replicas"}"#,
+    printcolumn = r#"{"name":"Transaksi","type":"string","description":"Ready/desired transaksi pods, as their Deployment reports them","jsonPath":".status.transaksiReplicas"}"#,
+    printcolumn = r#"{"name":"Mutasi","type":"string","description":"Ready/desired mutasi pods, as their Deployment reports them","jsonPath":".status.mutasiReplicas"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -362,6 +362,12 @@ pub struct LedgerDeploymentStatus {
     /// Readiness of each component the operator runs.
     #[serde(default)]
     pub components: Vec<ComponentStatus>,
+    /// Ready/desired transaksi pods, e.g. `2/3` (the `kubectl get ldg` column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaksi_replicas: Option<String>,
+    /// Ready/desired mutasi pods (the `kubectl get ldg` column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutasi_replicas: Option<String>,
     /// In-cluster URL of transaksi, e.g. `http://ledger-transaksi.bank.svc:8080`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaksi_url: Option<String>,

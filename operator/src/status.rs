@@ -129,9 +129,17 @@ pub fn compute(inputs: Inputs<'_>) -> LedgerDeploymentStatus {
         .into_iter()
         .map(|(type_, ok, reason, message)| condition(type_, ok, reason, message, g, p, now))
         .collect();
+    let replicas = |component: Component| {
+        components
+            .iter()
+            .find(|c| c.name == component.as_str())
+            .map(|c| format!("{}/{}", c.ready_replicas, c.desired_replicas))
+    };
     LedgerDeploymentStatus {
         observed_generation: g,
         conditions,
+        transaksi_replicas: replicas(Component::Transaksi),
+        mutasi_replicas: replicas(Component::Mutasi),
         components,
         transaksi_url: Some(inputs.transaksi_url),
         mutasi_url: Some(inputs.mutasi_url),
@@ -185,6 +193,16 @@ fn verdicts(
         progressing,
         (DEGRADED, error.is_some(), degraded_reason, degraded_message),
     ]
+}
+
+/// The `Ready` condition's message (why it is what it is).
+pub fn ready_message(status: &LedgerDeploymentStatus) -> String {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
 }
 
 /// Whether a status says `Ready=True`.
@@ -249,6 +267,8 @@ mod tests {
         assert_eq!(cond(&s, READY).reason, "AllComponentsReady");
         assert!(s.components.iter().all(|c| c.ready));
         assert_eq!(s.transaksi_url.as_deref(), Some("http://t"));
+        assert_eq!(s.transaksi_replicas.as_deref(), Some("2/2"));
+        assert_eq!(s.mutasi_replicas, None, "not observed, no column value");
     }
 
     #[test]
@@ -271,6 +291,8 @@ mod tests {
         assert_eq!(r.message, "waiting for postgres (0/0), transaksi (1/3)");
         assert_eq!(cond(&s, PROGRESSING).status, "True");
         assert!(s.components[2].ready, "zero replicas wanted is ready");
+        assert_eq!(s.transaksi_replicas.as_deref(), Some("1/3"));
+        assert_eq!(s.mutasi_replicas.as_deref(), Some("0/0"));
     }
 
     #[test]

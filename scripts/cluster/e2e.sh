@@ -168,15 +168,28 @@ fi
 # ------------------------------------------------------------------ 2. operator
 step "helm upgrade --install $RELEASE (2 replicas, leader election)"
 t=$SECONDS
+# Helm installs a chart's CRD but never upgrades it: on a cluster that has an older one, the
+# documented upgrade step is to apply the chart's CRD first.
+if kubectl get crd ledgerdeployments.bukubesar.io >/dev/null 2>&1; then
+  kubectl apply --server-side --force-conflicts -f helm/bukubesar-operator/crds/ >/dev/null
+fi
+# the image's id as a pod annotation: an image rebuilt under the same tag rolls the operator
+operator_image_id=$(docker image inspect -f '{{.Id}}' "bukubesar/operator:$TAG" | cut -c8-19)
 helm upgrade --install "$RELEASE" helm/bukubesar-operator -n "$OPERATOR_NS" --create-namespace \
   --set image.tag="$TAG" --set image.pullPolicy=IfNotPresent --set replicaCount=2 \
-  --set leaderElection.enabled=true --wait --timeout 5m >/dev/null
+  --set leaderElection.enabled=true --set-string "podAnnotations.bukubesar\.io/image-id=$operator_image_id" \
+  --wait --timeout 5m >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/ledgerdeployments.bukubesar.io >/dev/null
 figure "operator installed and rolled out: $((SECONDS - t)) s"
 
 # ------------------------------------------------------------------ 3. LedgerDeployment
 step "kubectl apply LedgerDeployment $LEDGER with spec: {} ${ledger_images:+(local base images)}"
 kubectl get ns "$NS" >/dev/null 2>&1 || kubectl create ns "$NS" >/dev/null
+# a clean slate: what an earlier, interrupted run left in the test namespace goes first
+if kc get ldg "$LEDGER" >/dev/null 2>&1; then
+  kc delete ldg "$LEDGER" --wait=true --timeout=120s >/dev/null
+fi
+kc delete pvc,secret -l "app.kubernetes.io/instance=$LEDGER" --wait=true >/dev/null
 ledger_manifest() { # ledger_manifest EXTRA_SPEC_YAML
   printf 'apiVersion: bukubesar.io/v1alpha1\nkind: LedgerDeployment\nmetadata: {name: %s}\nspec:%s\n' \
     "$LEDGER" "${1:- {\}}"

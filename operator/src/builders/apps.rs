@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    SecurityContext, Service, ServiceSpec,
+    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::secrets::{App, db_credentials, redis_password};
 use super::{
-    Component, Instance, SECRET_HASH_ANNOTATION, env, env_from_field, env_from_secret, tcp_port,
+    Component, Instance, SECRET_HASH_ANNOTATION, env, env_from_field, env_from_secret, resources,
+    security, tcp_port,
 };
 use crate::crd::ServiceSpec as AppSpec;
 
@@ -196,11 +197,8 @@ pub fn deployment(inst: &Instance, app: App, secret_hash: &str) -> Deployment {
             initial_delay_seconds: Some(10),
             ..http_probe("/healthz", 10, 6)
         }),
-        resources: spec.resources.as_ref().map(|r| r.to_requirements()),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            ..Default::default()
-        }),
+        resources: Some(resources::of(component, spec.resources.as_ref())),
+        security_context: Some(security::container(component)),
         ..Default::default()
     };
     Deployment {
@@ -219,6 +217,7 @@ pub fn deployment(inst: &Instance, app: App, secret_hash: &str) -> Deployment {
                 }),
                 spec: Some(PodSpec {
                     containers: vec![container],
+                    security_context: Some(security::pod(component)),
                     termination_grace_period_seconds: Some(30),
                     ..Default::default()
                 }),

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Component, Instance, env, tcp_port};
+use super::{Component, Instance, env, resources, security, tcp_port};
 
 pub const OTLP_GRPC_PORT: i32 = 4317;
 pub const OTLP_HTTP_PORT: i32 = 4318;
@@ -32,6 +32,7 @@ pub fn deployment(inst: &Instance) -> Deployment {
         period_seconds: Some(10),
         ..Default::default()
     };
+    let (volumes, mounts) = security::scratch(Component::Jaeger);
     let container = Container {
         name: "jaeger".to_owned(),
         image: Some(inst.spec.jaeger.image.clone()),
@@ -49,6 +50,9 @@ pub fn deployment(inst: &Instance) -> Deployment {
         ),
         readiness_probe: Some(probe.clone()),
         liveness_probe: Some(probe),
+        volume_mounts: Some(mounts),
+        resources: Some(resources::of(Component::Jaeger, None)),
+        security_context: Some(security::container(Component::Jaeger)),
         ..Default::default()
     };
     Deployment {
@@ -63,6 +67,8 @@ pub fn deployment(inst: &Instance) -> Deployment {
                 }),
                 spec: Some(PodSpec {
                     containers: vec![container],
+                    volumes: Some(volumes),
+                    security_context: Some(security::pod(Component::Jaeger)),
                     ..Default::default()
                 }),
             },

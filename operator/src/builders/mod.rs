@@ -5,7 +5,9 @@ pub mod apps;
 pub mod jaeger;
 pub mod postgres;
 pub mod redis;
+pub mod resources;
 pub mod secrets;
+pub mod security;
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::secrets::{App, db_credentials, superuser_secret_name};
-use super::{Component, Instance, env, env_from_secret, exec_probe, tcp_port};
+use super::{Component, Instance, env, env_from_secret, exec_probe, resources, security, tcp_port};
 use crate::crd::StorageSpec;
 
 pub const PORT: i32 = 5432;
@@ -58,17 +58,20 @@ pub fn service(inst: &Instance) -> Service {
 
 pub fn statefulset(inst: &Instance) -> StatefulSet {
     let spec = &inst.spec.postgres;
+    let (mut volumes, _) = security::scratch(Component::Postgres);
+    volumes.push(Volume {
+        name: "initdb".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: init_configmap_name(inst),
+            default_mode: Some(0o555),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
     let pod = PodSpec {
         containers: vec![container(inst)],
-        volumes: Some(vec![Volume {
-            name: "initdb".to_owned(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: init_configmap_name(inst),
-                default_mode: Some(0o555),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }]),
+        volumes: Some(volumes),
+        security_context: Some(security::pod(Component::Postgres)),
         termination_grace_period_seconds: Some(60),
         ..Default::default()
     };
@@ -83,6 +86,18 @@ fn container(inst: &Instance) -> Container {
     let superuser = superuser_secret_name(inst);
     let transaksi = db_credentials(inst, App::Transaksi);
     let mutasi = db_credentials(inst, App::Mutasi);
+    let (_, mut mounts) = security::scratch(Component::Postgres);
+    mounts.push(VolumeMount {
+        name: DATA_VOLUME.to_owned(),
+        mount_path: "/var/lib/postgresql/data".to_owned(),
+        ..Default::default()
+    });
+    mounts.push(VolumeMount {
+        name: "initdb".to_owned(),
+        mount_path: "/docker-entrypoint-initdb.d".to_owned(),
+        read_only: Some(true),
+        ..Default::default()
+    });
     let is_ready = [
         "pg_isready",
         "-U",
@@ -122,22 +137,11 @@ fn container(inst: &Instance) -> Container {
                 &mutasi.password.key,
             ),
         ]),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: DATA_VOLUME.to_owned(),
-                mount_path: "/var/lib/postgresql/data".to_owned(),
-                ..Default::default()
-            },
-            VolumeMount {
-                name: "initdb".to_owned(),
-                mount_path: "/docker-entrypoint-initdb.d".to_owned(),
-                read_only: Some(true),
-                ..Default::default()
-            },
-        ]),
+        volume_mounts: Some(mounts),
         readiness_probe: Some(exec_probe(&is_ready, 5, 3, 5)),
         liveness_probe: Some(exec_probe(&is_ready, 10, 6, 30)),
-        resources: spec.resources.as_ref().map(|r| r.to_requirements()),
+        resources: Some(resources::of(Component::Postgres, spec.resources.as_ref())),
+        security_context: Some(security::container(Component::Postgres)),
         ..Default::default()
     }
 }
@@ -310,8 +314,10 @@ mod tests {
             "ledger-transaksi-db"
         );
         assert!(env.iter().all(|e| e.name == "PGDATA" || e.value.is_none()));
+        let volumes = pod.volumes.unwrap();
+        let initdb = volumes.iter().find(|v| v.name == "initdb").unwrap();
         assert_eq!(
-            pod.volumes.unwrap()[0].config_map.as_ref().unwrap().name,
+            initdb.config_map.as_ref().unwrap().name,
             "ledger-postgres-init"
         );
     }

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{
 
 use super::postgres::{DATA_VOLUME, data_statefulset};
 use super::secrets::redis_secret_name;
-use super::{Component, Instance, env_from_secret, exec_probe, tcp_port};
+use super::{Component, Instance, env_from_secret, exec_probe, resources, security, tcp_port};
 
 pub const PORT: i32 = 6379;
 
@@ -65,11 +65,13 @@ pub fn statefulset(inst: &Instance) -> StatefulSet {
         }]),
         readiness_probe: Some(exec_probe(&ping, 5, 3, 2)),
         liveness_probe: Some(exec_probe(&ping, 10, 6, 15)),
-        resources: spec.resources.as_ref().map(|r| r.to_requirements()),
+        resources: Some(resources::of(Component::Redis, spec.resources.as_ref())),
+        security_context: Some(security::container(Component::Redis)),
         ..Default::default()
     };
     let pod = PodSpec {
         containers: vec![container],
+        security_context: Some(security::pod(Component::Redis)),
         ..Default::default()
     };
     data_statefulset(inst, Component::Redis, pod, &spec.storage, "1Gi")
