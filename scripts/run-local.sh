@@ -14,7 +14,7 @@
 # Environment: PORT (8080, transaksi), MUTASI_PORT (8081), REDIS_PORT (6380: the project's own
 # durable Redis, not the machine's), REDIS_PASSWORD (none), DB_HOST (127.0.0.1), DB_PORT (5432),
 # DB_USER (postgres), DB_PASSWORD (none), LOG_LEVEL (info), BUILD_PROFILE (release; dev builds
-# in a third of the time and runs slower), BIN_DIR (use the binaries there, build nothing),
+# faster and runs slower), BIN_DIR (use the binaries there, build nothing),
 # LOCAL_DIR (.local: where the private PostgreSQL, the Redis and the pid files live).
 set -euo pipefail
 
@@ -149,7 +149,7 @@ build() {
   command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
   local flags=(--profile "$BUILD_PROFILE") dir="$BUILD_PROFILE" start=$SECONDS heartbeat=""
   [ "$BUILD_PROFILE" = dev ] && dir=debug
-  say "building transaksi and mutasi ($BUILD_PROFILE; the first build takes several minutes, 15 or more on 2 busy cores; BUILD_PROFILE=dev is quicker)"
+  say "building transaksi and mutasi ($BUILD_PROFILE; the first build takes several minutes, about 15 on 2 busy cores; BUILD_PROFILE=dev is quicker)"
   if [ ! -t 2 ]; then
     ( while sleep 30; do say "still building ($(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s)"; done ) &
     heartbeat=$!
