@@ -56,11 +56,11 @@ RUN cargo build --release --locked --offline --workspace --bins \
 FROM ${RUNTIME_IMAGE} AS operator
 COPY --from=build /out/operator /out/bukubesar-healthcheck /usr/local/bin/
 # uid 65532, as the Helm chart's securityContext (runAsUser 65532) expects. /healthz, /readyz
-# and /metrics are on --health-addr (default 0.0.0.0:8080).
+# and /metrics are on --health-addr (default 0.0.0.0:8090).
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/bukubesar-healthcheck", "http://127.0.0.1:8080/healthz"]
+  CMD ["/usr/local/bin/bukubesar-healthcheck", "http://127.0.0.1:8090/healthz"]
 ENTRYPOINT ["/usr/local/bin/operator"]
 CMD ["run"]
 

@@ -66,6 +66,10 @@ cargo test -p platform-tests --test chaos -- --nocapture
 say "API smoke test and schemathesis against the platform started without Docker (scripts/smoke-local.sh)"
 bash scripts/smoke-local.sh scripts/schemathesis.sh
 
+# The /docs pages in a real browser (issue 17): headless Chromium, reaching nothing but loopback.
+say "the /docs pages offline in a headless Chromium (scripts/docs-browser-check.sh, against the platform scripts/smoke-local.sh starts)"
+bash scripts/smoke-local.sh scripts/docs-browser-check.sh
+
 # One Docker engine for the container and cluster tests: started here when none runs (and
 # then stopped at the end), so both share its images and build cache.
 ENGINE_STARTED=0

@@ -2,7 +2,8 @@
 //! Prometheus text format at `GET /metrics`. Names say their unit (`_seconds`, `_rupiah`,
 //! `_total`); labels are bounded sets (route patterns, never account numbers or paths).
 //!
-//! Metrics both services record (see the README for each service's own):
+//! Metrics both services record (docs/operations.md has every service's, checked against what
+//! `/metrics` serves):
 //!
 //! | name | type | labels |
 //! |---|---|---|
@@ -25,6 +26,10 @@ pub const SECONDS_BUCKETS: [f64; 15] = [
 ];
 /// Histogram buckets of every `*_rupiah` metric: 1 thousand to 1 trillion rupiah.
 pub const RUPIAH_BUCKETS: [f64; 10] = [1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
+/// Histogram buckets of every `*_batch_size` metric: 1 to 1,024 items (powers of two).
+pub const BATCH_SIZE_BUCKETS: [f64; 11] = [
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+];
 /// How often recorded histogram samples are folded into their buckets when nobody scrapes.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -43,9 +48,14 @@ pub fn install() -> &'static PrometheusHandle {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
             .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_rupiah".into()), &RUPIAH_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Suffix("_batch_size".into()), &BATCH_SIZE_BUCKETS)
+            })
             .map(PrometheusBuilder::build_recorder)
-            // Both bucket lists are non-empty constants; `set_buckets_for_metric` fails only on
-            // an empty list.
+            // The bucket lists are non-empty constants; `set_buckets_for_metric` fails only on
+            // an empty list. Every histogram recorded has one of these suffixes: one without
+            // would be served as a summary (the metrics table in docs/operations.md is checked
+            // against /metrics by platform-tests/tests/telemetry.rs).
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
@@ -88,6 +98,11 @@ fn describe() {
         metrics::Unit::Seconds,
         "argon2 PIN verifications (cache misses), including the wait for a verification slot"
     );
+    // Served at 0 from the start, so a rate or an alert sees the first one.
+    for reason in ["wrong_credentials", "locked"] {
+        metrics::counter!(AUTH_FAILURES, "reason" => reason).increment(0);
+    }
+    metrics::counter!(AUTH_LOCKOUTS).increment(0);
 }
 
 /// `GET /metrics`.

@@ -1,4 +1,4 @@
-//! `mutasi`: the account-statement service. See `mutasi --help` and README.md.
+//! `mutasi`: the account-statement service. See `mutasi --help`, README.md and docs/.
 
 use std::process::ExitCode;
 

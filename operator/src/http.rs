@@ -12,6 +12,15 @@ use axum::routing::get;
 use crate::Shutdown;
 use crate::metrics::Metrics;
 
+/// The port of `/healthz`, `/readyz` and `/metrics` unless `--health-addr` says otherwise:
+/// not transaksi's 8080 nor mutasi's 8081, so the operator runs beside them on one machine.
+/// The Helm chart's `healthPort` and the Dockerfile's operator stage use the same port
+/// (`operator/tests/health_port.rs` holds them to it).
+pub const DEFAULT_HEALTH_PORT: u16 = 8090;
+
+/// `--health-addr`'s default: every interface, [`DEFAULT_HEALTH_PORT`].
+pub const DEFAULT_HEALTH_ADDR: &str = "0.0.0.0:8090";
+
 /// What the endpoints report.
 #[derive(Clone)]
 pub struct Health {

@@ -37,7 +37,7 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Address of /healthz, /readyz and /metrics.
-    #[arg(long, env = "OPERATOR_HEALTH_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "OPERATOR_HEALTH_ADDR", default_value = operator::http::DEFAULT_HEALTH_ADDR)]
     health_addr: SocketAddr,
     /// Elect a leader through a Lease so that only one replica reconciles.
     #[arg(long, env = "OPERATOR_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]

@@ -1,8 +1,9 @@
 //! Observability end to end, with both real binaries: one deposit is ONE trace from transaksi's
 //! HTTP request to mutasi's statement insert (linked through the outbox row and the stream
 //! entry), exported over OTLP/gRPC to a receiver started here and flushed at SIGTERM; the
-//! request's log line carries that trace; `/metrics` of both services is valid Prometheus text
-//! and its counters move with the requests.
+//! request's log line carries that trace; `/metrics` of both services is valid Prometheus text,
+//! its counters move with the requests, and it declares exactly the metrics (and types) that
+//! the table in docs/operations.md lists for that service.
 //!
 //! Both binaries are the workspace's own, from the target directory this test was built into
 //! (`cargo test --workspace`, the README's test command, builds both).
@@ -147,6 +148,12 @@ fn assert_log_shape(lines: &[Value]) {
     for line in lines {
         assert!(!line.to_string().contains(PIN), "a PIN in the log: {line}");
     }
+}
+
+/// docs/operations.md, whose metrics table must say exactly what `/metrics` serves.
+fn metrics_table() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,6 +310,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
     assert_eq!(after.value("outbox_published_total", &[]), 1.0);
     assert_eq!(after.value("outbox_backlog", &[]), 0.0);
     assert!(!text.contains(&no_rekening), "no account number in metrics");
+    prometheus::assert_documented(&after, &metrics_table(), "transaksi");
 
     let (text, consumed) = mutasi.metrics().await;
     emitted.push(text.clone());
@@ -334,6 +342,7 @@ async fn one_deposit_is_one_trace_from_the_request_to_the_statement_row() {
         ) >= 1.0
     );
     assert!(!text.contains(&no_rekening), "no account number in metrics");
+    prometheus::assert_documented(&consumed, &metrics_table(), "mutasi");
 
     // Stop at once: spans still queued for export must be sent at exit.
     let transaksi_log = transaksi.stop().await;

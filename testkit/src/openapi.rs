@@ -1,7 +1,8 @@
 //! Checks that a running service's served OpenAPI document (`GET /openapi.json`) and its
 //! router agree: every documented operation is routed (not answered by the 404/405 fallbacks)
 //! and answers only with statuses its document lists, every other method on a documented path
-//! is 405, the documented operations are exactly `api`, and `GET /docs` renders the document.
+//! is 405, the documented operations are exactly `api`, and `GET /docs` is a page served
+//! entirely by the service that loads the document.
 
 use std::collections::BTreeSet;
 
@@ -71,13 +72,56 @@ pub async fn assert_document_matches_routes(
         "Basic authentication is declared"
     );
 
+    assert_docs_page_is_self_contained(&client, base_url).await;
+    document
+}
+
+/// `GET /docs` leads to a page whose every file is served by the service itself (no address
+/// of another host, a content security policy that forbids loading one) and whose script
+/// loads this document. That it renders is checked in a browser by
+/// `scripts/docs-browser-check.sh`.
+async fn assert_docs_page_is_self_contained(client: &reqwest::Client, base_url: &str) {
     let page = client
         .get(format!("{base_url}/docs"))
         .send()
         .await
         .expect("GET /docs");
     assert_eq!(page.status(), 200);
+    let page_url = page.url().clone();
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+        "the page may load nothing from elsewhere: {policy:?}"
+    );
     let html = page.text().await.expect("HTML");
-    assert!(html.contains(title), "the docs page embeds the document");
-    document
+    let references: Vec<&str> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(
+        references.iter().any(|r| r.ends_with(".js")),
+        "the page loads its script: {html}"
+    );
+    for reference in references {
+        assert!(
+            !reference.contains("//") && !reference.contains(':'),
+            "the page refers to another host: {reference}"
+        );
+        let asset = page_url.join(reference).expect("a relative address");
+        let answer = client.get(asset.clone()).send().await.expect("asset");
+        assert_eq!(answer.status(), 200, "{asset}");
+        let text = answer.text().await.unwrap_or_default();
+        if reference.contains("initializer") {
+            assert!(
+                text.contains("/openapi.json"),
+                "the page loads this document: {text}"
+            );
+        }
+    }
 }

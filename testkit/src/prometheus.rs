@@ -243,3 +243,107 @@ mod tests {
         );
     }
 }
+
+/// The metrics a Markdown table documents for `service`: every row
+/// `` | `name` | counter/gauge/histogram | services | meaning | `` whose third cell names
+/// `service` (comma-separated, or `both` for transaksi and mutasi), as name -> type.
+pub fn documented(markdown: &str, service: &str) -> BTreeMap<String, String> {
+    let mut documented = BTreeMap::new();
+    for line in markdown.lines() {
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        let [name, kind, services, ..] = cells.as_slice() else {
+            continue;
+        };
+        let Some(name) = name.strip_prefix('`').and_then(|n| n.strip_suffix('`')) else {
+            continue;
+        };
+        if !matches!(*kind, "counter" | "gauge" | "histogram") || !is_name(name) {
+            continue;
+        }
+        let named = services
+            .split(',')
+            .map(str::trim)
+            .any(|s| s == service || (s == "both" && matches!(service, "transaksi" | "mutasi")));
+        if named {
+            documented.insert(name.to_owned(), (*kind).to_owned());
+        }
+    }
+    documented
+}
+
+/// Fails unless `scrape` (what `service`'s `/metrics` served) declares exactly the metrics,
+/// with their types, that the table in `markdown` documents for `service`.
+pub fn assert_documented(scrape: &Scrape, markdown: &str, service: &str) {
+    let documented = documented(markdown, service);
+    assert!(
+        !documented.is_empty(),
+        "no metric of {service} is documented"
+    );
+    let served: BTreeMap<String, String> = scrape
+        .types
+        .iter()
+        .map(|(name, kind)| (name.clone(), kind.clone()))
+        .collect();
+    let undocumented: Vec<_> = served
+        .iter()
+        .filter(|(name, kind)| documented.get(*name) != Some(*kind))
+        .collect();
+    let not_served: Vec<_> = documented
+        .iter()
+        .filter(|(name, kind)| served.get(*name) != Some(*kind))
+        .collect();
+    assert!(
+        undocumented.is_empty() && not_served.is_empty(),
+        "{service}: /metrics and the documented metrics differ\n  served, not documented so: \
+         {undocumented:?}\n  documented, not served so: {not_served:?}"
+    );
+}
+
+#[cfg(test)]
+mod documented_tests {
+    use super::*;
+
+    const TABLE: &str = "\
+| metric | type | service | meaning |
+|---|---|---|---|
+| `http_server_requests_total` | counter | both | requests |
+| `outbox_backlog` | gauge | transaksi | rows |
+| `mutasi_consumer_lag` | gauge | mutasi | entries |
+| `bukubesar_operator_leader` | gauge | operator | lease |
+";
+
+    #[test]
+    fn rows_are_read_per_service() {
+        let transaksi = documented(TABLE, "transaksi");
+        assert_eq!(
+            transaksi.keys().collect::<Vec<_>>(),
+            ["http_server_requests_total", "outbox_backlog"]
+        );
+        assert_eq!(documented(TABLE, "operator").len(), 1);
+    }
+
+    #[test]
+    fn a_difference_either_way_fails() {
+        let scrape = parse(
+            "# TYPE outbox_backlog gauge\noutbox_backlog 0\n\
+             # TYPE http_server_requests_total counter\nhttp_server_requests_total 1\n",
+        );
+        assert_documented(&scrape, TABLE, "transaksi");
+        let missing = parse("# TYPE outbox_backlog gauge\noutbox_backlog 0\n");
+        assert!(
+            std::panic::catch_unwind(|| assert_documented(&missing, TABLE, "transaksi")).is_err()
+        );
+        let summary = parse(
+            "# TYPE outbox_backlog summary\noutbox_backlog_sum 0\noutbox_backlog_count 0\n\
+             # TYPE http_server_requests_total counter\nhttp_server_requests_total 1\n",
+        );
+        assert!(
+            std::panic::catch_unwind(|| assert_documented(&summary, TABLE, "transaksi")).is_err()
+        );
+    }
+}

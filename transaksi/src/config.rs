@@ -99,7 +99,7 @@ pub struct Settings {
     /// Group commit: how long a batch waits for more operations after its first, in
     /// microseconds (0 = take only what is already queued; batches still grow under load
     /// while the workers are busy). Measured: 1 ms raised the spread throughput by ~25%
-    /// over 0 (README, Performance).
+    /// over 0 (docs/performance.md).
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
     pub batch_max_wait_us: u64,
 

@@ -1,5 +1,5 @@
 //! `transaksi`: accounts, PIN authentication, deposits and withdrawals.
-//! See `transaksi --help` and README.md.
+//! See `transaksi --help`, README.md and docs/.
 
 use std::process::ExitCode;
 

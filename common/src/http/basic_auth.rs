@@ -40,8 +40,9 @@ pub async fn require_auth(
     Ok(next.run(request).await)
 }
 
+/// A missing or malformed Authorization header: that header is the field at fault.
 fn unauthenticated(remark: &'static str) -> ApiError {
-    ApiError::from(AuthError::Unauthenticated { remark })
+    ApiError::from(AuthError::Unauthenticated { remark }).with_field("Authorization")
 }
 
 /// Extracts `(no_rekening, pin)` from a Basic Authorization header.
@@ -105,6 +106,7 @@ mod tests {
         ] {
             let err = basic_credentials(&headers(&value)).expect_err(&value);
             assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+            assert_eq!(err.field.as_deref(), Some("Authorization"), "{value}");
         }
         assert!(basic_credentials(&HeaderMap::new()).is_err());
     }

@@ -1,5 +1,9 @@
-//! The one error type of the HTTP layer: every failure becomes a JSON `{"remark": ...}` with an
-//! honest status code. Bad input is 4xx; only our own failures are 5xx.
+//! The one error type of the HTTP layer: every failure becomes a JSON
+//! `{"remark": ..., "field": ...}` with an honest status code. Bad input is 4xx; only our own
+//! failures are 5xx. The remark is an Indonesian sentence of ours, never a parser's or a
+//! library's text; `field` names the one request field (or header) at fault, when there is one.
+
+use std::borrow::Cow;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,7 +20,8 @@ pub struct Remark(pub String);
 pub struct ApiError {
     pub status: StatusCode,
     pub remark: String,
-    pub field: Option<&'static str>,
+    /// The request field (or header) at fault; set with [`ApiError::with_field`].
+    pub field: Option<Cow<'static, str>>,
 }
 
 /// The body of every error answer.
@@ -36,6 +41,12 @@ impl ApiError {
             remark: remark.into(),
             field: None,
         }
+    }
+
+    /// Names the one request field (or header, e.g. `Content-Type`) at fault.
+    pub fn with_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 }
 
@@ -61,11 +72,13 @@ impl From<AuthError> for ApiError {
             AuthError::Unauthenticated { .. } | AuthError::Locked => {
                 ApiError::new(StatusCode::UNAUTHORIZED, remark)
             }
-            AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, remark),
-            AuthError::UnknownRekening => ApiError {
-                field: Some("no_rekening"),
-                ..ApiError::new(StatusCode::BAD_REQUEST, remark)
-            },
+            // Both are about the account the request names (body or path), not the credentials.
+            AuthError::Forbidden => {
+                ApiError::new(StatusCode::FORBIDDEN, remark).with_field("no_rekening")
+            }
+            AuthError::UnknownRekening => {
+                ApiError::new(StatusCode::BAD_REQUEST, remark).with_field("no_rekening")
+            }
             AuthError::Unavailable(source) => ApiError::unavailable(remark, source),
             AuthError::Internal(source) => ApiError::internal(remark, source),
         }
@@ -76,7 +89,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             remark: &self.remark,
-            field: self.field,
+            field: self.field.as_deref(),
         };
         let mut response = (self.status, Json(body)).into_response();
         match self.status {

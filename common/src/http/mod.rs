@@ -1,9 +1,10 @@
 //! What the two services' HTTP layers share: the one error type and its JSON shape
-//! (`{"remark": ..., "field": ...}`), Basic authentication, the request span/log line/timeout,
-//! exact money numbers, and the 404/405 answers.
+//! (`{"remark": ..., "field": ...}`), JSON request bodies ([`JsonBody`]), Basic authentication,
+//! the request span/log line/timeout, exact money numbers, and the 404/405 answers.
 
 pub mod basic_auth;
 pub mod error;
+pub mod json;
 pub mod money;
 pub mod openapi;
 pub mod path;
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 
 pub use basic_auth::{Authenticated, require_auth};
 pub use error::{ApiError, ErrorBody, Remark};
+pub use json::JsonBody;
 pub use path::NoRekeningPath;
 
 /// The router fallback for unknown paths.

@@ -1,15 +1,21 @@
-//! Amounts in responses are JSON numbers written from the exact decimal text (never through a
-//! float), always with two decimals: `{"saldo": 12345678901234567.89}`.
+//! Amounts in answers are JSON numbers written from the exact decimal text (never through a
+//! float), always with two decimals: `{"saldo": 12345678901234567.89}`; in log lines they are
+//! the same text as a string: `"nominal":"150000.50"`.
 
 use rust_decimal::Decimal;
 use serde::Serializer;
 use serde_json::value::RawValue;
 
-/// `#[serde(serialize_with = "money::number")]`
-pub fn number<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+/// An amount as text with exactly two decimals (`150000.5` -> `150000.50`, `7` -> `7.00`).
+pub fn text(value: &Decimal) -> String {
     let mut exact = value.round_dp(2);
     exact.rescale(2);
-    let raw = RawValue::from_string(exact.to_string()).map_err(serde::ser::Error::custom)?;
+    exact.to_string()
+}
+
+/// `#[serde(serialize_with = "money::number")]`
+pub fn number<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+    let raw = RawValue::from_string(text(value)).map_err(serde::ser::Error::custom)?;
     serde::Serialize::serialize(&raw, serializer)
 }
 
@@ -22,6 +28,20 @@ mod tests {
     struct Body {
         #[serde(serialize_with = "number")]
         saldo: Decimal,
+    }
+
+    #[test]
+    fn text_has_exactly_two_decimals() {
+        for (input, shown) in [
+            ("150000.5", "150000.50"),
+            ("50000", "50000.00"),
+            ("0.1", "0.10"),
+            ("10.500", "10.50"),
+            ("999999999999999999.99", "999999999999999999.99"),
+        ] {
+            let value = Decimal::from_str(input).expect("decimal");
+            assert_eq!(text(&value), shown, "{input}");
+        }
     }
 
     #[test]

@@ -1,17 +1,34 @@
 //! Serving a service's OpenAPI document: `GET /openapi.json` (the document generated from the
-//! Rust types and handler annotations) and `GET /docs` (a Scalar page that renders it; the page
-//! loads Scalar's script from its CDN in the reader's browser, nothing is fetched at build).
+//! Rust types and handler annotations) and `GET /docs` (Swagger UI rendering it).
+//!
+//! The page works without internet: Swagger UI's files (version 5.32.6, pinned by the crate
+//! `utoipa-swagger-ui-vendored` in Cargo.lock) are compiled into the binary and served under
+//! `/docs/`, and the page's `Content-Security-Policy` lets it load nothing from anywhere else
+//! (no CDN, no web font, no online validator). `scripts/docs-browser-check.sh` opens it in a
+//! headless Chromium.
 
 use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// Name of the Basic-authentication security scheme in the documents.
 pub const BASIC_AUTH: &str = "basic";
+
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/openapi.json";
+
+/// Where its page is served (`/docs` redirects to `/docs/`).
+pub const PAGE_PATH: &str = "/docs";
+
+/// The page may load its own files and call its own service, nothing else. Swagger UI styles
+/// elements inline and draws its icons as `data:` SVGs.
+pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Adds the Basic security scheme (`Authorization: Basic base64(no_rekening:pin)`).
 pub struct BasicAuth;
@@ -36,14 +53,34 @@ where
         tracing::error!(error = %error, "OpenAPI document cannot be serialised");
         "{}".to_owned()
     });
-    let docs: Router<S> = Scalar::with_url("/docs", document).into();
+    let config = Config::new([DOCUMENT_PATH])
+        .use_base_layout()
+        .validator_url("none")
+        .try_it_out_enabled(true)
+        .display_request_duration(true)
+        .persist_authorization(false);
+    let page: Router<S> = SwaggerUi::new(PAGE_PATH).config(config).into();
     Router::new()
         .route(
-            "/openapi.json",
+            DOCUMENT_PATH,
             get(move || {
                 let json = json.clone();
                 async move { ([(header::CONTENT_TYPE, "application/json")], json).into_response() }
             }),
         )
-        .merge(docs)
+        .merge(page.layer(axum::middleware::map_response(offline_only)))
+}
+
+/// The page's headers: its content security policy, and no sniffing of its files' types.
+async fn offline_only(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

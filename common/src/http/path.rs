@@ -32,11 +32,9 @@ impl<S: Send + Sync> FromRequestParts<S> for NoRekeningPath {
 
 fn reject(rejection: &PathRejection) -> ApiError {
     tracing::debug!(reason = %rejection, "path parameter refused");
-    ApiError {
-        field: Some("no_rekening"),
-        ..ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "no_rekening di alamat tidak valid: harus 10 digit angka",
-        )
-    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "no_rekening di alamat tidak valid: harus 10 digit angka",
+    )
+    .with_field("no_rekening")
 }

@@ -97,7 +97,10 @@ fn request_span(request: &Request, request_id: &str) -> tracing::Span {
     let path = request.uri().path();
     // `auth_no_rekening` is filled in by the auth middleware, so the one line logged per request
     // says which account the credentials named, whatever the outcome. `otel.name` becomes
-    // "METHOD /route" once the route is known.
+    // "METHOD /route" once the route is known. The business fields are recorded by the
+    // handlers (`Span::current().record(..)`), `detail` by `JsonBody` when it refuses a body:
+    // a field must be declared here to be recorded, so a new endpoint's fields are added here.
+    // Amounts are recorded as `money::text` (two decimals).
     let span = tracing::info_span!(
         "request",
         otel.name = %method,
@@ -108,7 +111,14 @@ fn request_span(request: &Request, request_id: &str) -> tracing::Span {
         path = %path,
         route = tracing::field::Empty,
         status = tracing::field::Empty,
-        auth_no_rekening = tracing::field::Empty
+        auth_no_rekening = tracing::field::Empty,
+        detail = tracing::field::Empty,
+        no_rekening = tracing::field::Empty,
+        jenis_transaksi = tracing::field::Empty,
+        nominal = tracing::field::Empty,
+        saldo = tracing::field::Empty,
+        transaksi_id = tracing::field::Empty,
+        replayed = tracing::field::Empty
     );
     if let Some(parent) = request
         .headers()

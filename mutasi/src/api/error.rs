@@ -10,10 +10,9 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let remark = error.to_string();
         match error {
-            AppError::Invalid { field, .. } => ApiError {
-                field: Some(field),
-                ..ApiError::new(StatusCode::BAD_REQUEST, remark)
-            },
+            AppError::Invalid { field, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, remark).with_field(field)
+            }
             AppError::Auth(auth) => ApiError::from(auth),
             AppError::Unavailable(source) => ApiError::unavailable(remark, &source),
             AppError::Internal(source) => ApiError::internal(remark, &source),

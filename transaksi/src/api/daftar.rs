@@ -5,10 +5,9 @@ use axum::extract::State;
 
 use super::dto::{DaftarRequest, DaftarResponse};
 use super::error::ApiError;
-use super::json::JsonBody;
 use crate::app::context::App;
 use crate::app::pendaftaran::{self, Request};
-use bukubesar_common::http::ErrorBody;
+use bukubesar_common::http::{ErrorBody, JsonBody};
 
 /// Register a customer and open an account with saldo 0.
 #[utoipa::path(
@@ -35,6 +34,7 @@ pub async fn daftar(
         pin: body.pin,
     };
     let no_rekening = pendaftaran::daftar(&app, request).await?;
-    tracing::info!(no_rekening = %no_rekening, "customer registered");
+    // On the request's one log line (see `request_log`).
+    tracing::Span::current().record("no_rekening", no_rekening.as_str());
     Ok(Json(DaftarResponse { no_rekening }))
 }

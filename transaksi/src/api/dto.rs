@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::app::outcome::Posted;
 
+/// Unknown fields are refused (400 naming the field), as in every request body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DaftarRequest {
     /// 1 to 100 characters after trimming, no control characters.
     #[schema(min_length = 1, max_length = 100, example = "Budi Santoso")]
@@ -36,8 +38,10 @@ pub struct DaftarResponse {
 }
 
 /// `/tabung` and `/tarik`. `nominal` is kept as its raw JSON text so it can be checked exactly
-/// (a number, not a string; at most two decimals) without passing through a float.
+/// (a number, not a string; at most two decimals) without passing through a float. Unknown
+/// fields are refused (400 naming the field).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PostingRequest {
     /// The authenticated customer's own account.
     #[schema(pattern = "^[0-9]{10}$", example = "4821937465")]

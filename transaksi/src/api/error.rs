@@ -11,10 +11,7 @@ use crate::app::AppError;
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let remark = error.to_string();
-        let with_field = |status, field| ApiError {
-            field: Some(field),
-            ..ApiError::new(status, remark.clone())
-        };
+        let with_field = |status, field| ApiError::new(status, remark.clone()).with_field(field);
         match error {
             AppError::Invalid { field, .. } | AppError::AlreadyRegistered { field } => {
                 with_field(StatusCode::BAD_REQUEST, field)

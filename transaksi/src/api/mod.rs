@@ -15,7 +15,6 @@ pub mod daftar;
 pub mod dto;
 pub mod error;
 pub mod health;
-pub mod json;
 pub mod openapi;
 pub mod posting;
 pub mod saldo;
@@ -27,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 
+use bukubesar_common::http::json::MAX_BODY_BYTES;
 use bukubesar_common::http::require_auth;
 
 use crate::app::context::App;
@@ -46,7 +46,7 @@ pub fn router(app: App, request_timeout: Duration) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(authenticated)
-        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     bukubesar_common::http::finish_router(routes, openapi::document(), request_timeout)
         .with_state(app)
 }

@@ -7,12 +7,11 @@ use axum::{Extension, Json};
 
 use bukubesar_common::auth::AuthError;
 use bukubesar_common::event::Jenis;
-use bukubesar_common::http::{Authenticated, ErrorBody};
+use bukubesar_common::http::{Authenticated, ErrorBody, JsonBody, money};
 use bukubesar_common::no_rekening::NoRekening;
 
 use super::dto::{PostingRequest, PostingResponse};
 use super::error::ApiError;
-use super::json::JsonBody;
 use crate::app::AppError;
 use crate::app::context::App;
 use crate::app::idempotency::Key;
@@ -118,6 +117,11 @@ async fn handle(
     jenis: Jenis,
 ) -> Result<Response, ApiError> {
     let request = request(headers, body)?;
+    // On the request's one log line, whatever the answer (see `request_log`).
+    let span = tracing::Span::current();
+    span.record("no_rekening", request.no_rekening.as_str());
+    span.record("jenis_transaksi", jenis.code());
+    span.record("nominal", money::text(&request.nominal.value()));
     let answer = posting::execute(app, &who, jenis, request).await?;
     Ok(response(answer))
 }
@@ -148,15 +152,10 @@ fn request(headers: &HeaderMap, body: PostingRequest) -> Result<Request, AppErro
 
 fn response(answer: Answer) -> Response {
     let posted = answer.posted;
-    tracing::info!(
-        no_rekening = %posted.no_rekening,
-        jenis_transaksi = posted.jenis.code(),
-        nominal = %posted.nominal.value(),
-        saldo = %posted.saldo,
-        transaksi_id = %posted.id,
-        replayed = answer.replayed,
-        "transaction posted"
-    );
+    let span = tracing::Span::current();
+    span.record("saldo", money::text(&posted.saldo));
+    span.record("transaksi_id", posted.id.to_string());
+    span.record("replayed", answer.replayed);
     let mut response = Json(PostingResponse::from(posted)).into_response();
     if answer.replayed {
         response.headers_mut().insert(

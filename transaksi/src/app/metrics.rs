@@ -1,5 +1,5 @@
 //! transaksi's own Prometheus metrics (the HTTP and authentication ones are shared, see
-//! `bukubesar_common::metrics`).
+//! `bukubesar_common::metrics`); docs/operations.md lists them all, checked against `/metrics`.
 //!
 //! | name | type | labels |
 //! |---|---|---|
@@ -61,6 +61,19 @@ pub fn describe() {
         ::metrics::Unit::Seconds,
         "One relay round: claim rows, XADD them, mark them published, commit"
     );
+    // Every counter is served at 0 from the start, each of its label values too.
+    for jenis in [Jenis::Tabung, Jenis::Tarik] {
+        for hasil in ["posted", "refused", "replayed"] {
+            ::metrics::counter!(POSTINGS, "jenis" => jenis_label(jenis), "hasil" => hasil)
+                .increment(0);
+        }
+    }
+    for hasil in ["committed", "rolled_back"] {
+        ::metrics::counter!(POSTING_BATCHES, "hasil" => hasil).increment(0);
+    }
+    for counter in [PENDAFTARAN, OUTBOX_PUBLISHED, OUTBOX_PUBLISH_ERRORS] {
+        ::metrics::counter!(counter).increment(0);
+    }
 }
 
 fn jenis_label(jenis: Jenis) -> &'static str {

@@ -119,6 +119,18 @@ async fn help_documents_flags_and_secret_variables() {
     }
 }
 
+/// Every request is logged on exactly one line (this run locks no account and fails nothing).
+fn assert_one_line_per_request(lines: &[Value]) {
+    let mut per_request = std::collections::BTreeMap::<&str, usize>::new();
+    for id in lines.iter().filter_map(|l| l["request_id"].as_str()) {
+        *per_request.entry(id).or_default() += 1;
+    }
+    assert!(per_request.len() >= 6, "{lines:?}");
+    for (id, count) in per_request {
+        assert_eq!(count, 1, "request {id} wrote {count} lines: {lines:?}");
+    }
+}
+
 /// Registers a customer through the API; its account number.
 async fn register(
     client: &reqwest::Client,
@@ -176,12 +188,17 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
         (
             &auth,
             "/tabung",
-            format!(r#"{{"no_rekening":"{no_rekening}","nominal":75.25}}"#),
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":150000.5}}"#),
         ),
         (
             &auth,
             "/tarik",
-            format!(r#"{{"no_rekening":"{no_rekening}","nominal":100}}"#),
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":50000}}"#),
+        ),
+        (
+            &auth,
+            "/tarik",
+            format!(r#"{{"no_rekening":"{no_rekening}","nominal":999999}}"#),
         ),
         (
             &wrong,
@@ -231,21 +248,47 @@ async fn logs_are_json_with_business_fields_and_never_a_pin_and_sigterm_exits_0(
     let lines = parse_lines(&stdout);
     assert_log_lines(&lines);
 
-    let posted = lines
+    assert_one_line_per_request(&lines);
+    let migrated = lines
         .iter()
-        .find(|l| l["message"] == "transaction posted")
-        .expect("a posted line");
+        .filter(|l| l["message"] == "database migrations applied")
+        .count();
+    assert_eq!(migrated, 1, "migrations are applied once per start");
+
+    let line_of = |path: &str, status: u16| {
+        let found: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["path"] == path && l["status"] == status)
+            .collect();
+        found
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("no line for {path} {status}: {lines:?}"))
+    };
+    let registered = line_of("/daftar", 200);
+    assert_eq!(registered["no_rekening"], no_rekening.as_str());
+    let posted = line_of("/tabung", 200);
+    assert_eq!(posted["message"], "request completed");
     assert_eq!(posted["no_rekening"], no_rekening.as_str());
     assert_eq!(posted["jenis_transaksi"], "C");
-    assert_eq!(posted["nominal"], "75.25");
-    assert_eq!(posted["saldo"], "75.25");
-    assert!(posted["request_id"].as_str().is_some());
-    let rejected = lines
-        .iter()
-        .find(|l| l["status"] == 400 && l["path"] == "/tarik")
-        .expect("the refused withdrawal is logged");
+    assert_eq!(posted["nominal"], "150000.50", "two decimals, always");
+    assert_eq!(posted["saldo"], "150000.50");
+    assert_eq!(posted["replayed"], false);
+    assert!(posted["transaksi_id"].as_str().is_some());
+    let withdrawn = line_of("/tarik", 200);
+    assert_eq!(withdrawn["jenis_transaksi"], "D");
+    assert_eq!(withdrawn["nominal"], "50000.00");
+    assert_eq!(withdrawn["saldo"], "100000.50");
+    let rejected = line_of("/tarik", 400);
     assert_eq!(rejected["level"], "WARNING");
     assert_eq!(rejected["remark"], "saldo tidak cukup");
+    assert_eq!(rejected["nominal"], "999999.00");
+    let wrong_type = line_of("/daftar", 400);
+    let detail = wrong_type["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("JSON data: invalid type at pin (line 1 column "),
+        "the parser's account is logged, without the value: {detail}"
+    );
     let refused: Vec<&Value> = lines.iter().filter(|l| l["status"] == 401).collect();
     assert_eq!(
         refused.len(),

@@ -13,6 +13,8 @@ struct Case {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     expected: u16,
+    /// The `field` the answer must name; `None`: the answer names none.
+    field: Option<&'static str>,
 }
 
 fn case(name: &'static str, method: Method, path: &str, expected: u16) -> Case {
@@ -23,10 +25,16 @@ fn case(name: &'static str, method: Method, path: &str, expected: u16) -> Case {
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: None,
         expected,
+        field: None,
     }
 }
 
 impl Case {
+    /// The one field at fault, which the answer must name.
+    fn field(mut self, field: &'static str) -> Case {
+        self.field = Some(field);
+        self
+    }
     /// Adds a header (Content-Type replaces the default one; others are added, so a header
     /// can be sent twice).
     fn header(mut self, name: &str, value: &str) -> Case {
@@ -97,79 +105,125 @@ async fn every_hostile_request_gets_its_4xx_with_a_remark_and_writes_nothing() {
     let cases = vec![
         // Size and shape of bodies.
         case("huge body", Method::POST, "/tabung", 413).auth(&account).raw(vec![b' '; 64 * 1024]),
-        case("deep JSON", Method::POST, "/tabung", 400).auth(&account).raw(deep_json(5_000)),
+        case("deep JSON", Method::POST, "/tabung", 400).auth(&account).raw(deep_json(5_000))
+            .field("nominal"),
         case("not JSON", Method::POST, "/daftar", 400).raw("nama=x&pin=123456"),
-        case("truncated JSON", Method::POST, "/tabung", 400).auth(&account).raw("{\"no_rekening\":"),
+        case("truncated JSON", Method::POST, "/tabung", 400).auth(&account).raw("{\"no_rekening\":")
+            .field("no_rekening"),
         case("JSON array", Method::POST, "/daftar", 400).raw("[1,2,3]"),
         case("invalid UTF-8", Method::POST, "/daftar", 400).raw(vec![b'{', 0xff, 0xfe, b'}']),
         case("no content type", Method::POST, "/tabung", 415)
             .auth(&account)
             .header("Content-Type", "text/plain")
-            .json(posting(json!(1))),
+            .json(posting(json!(1)))
+            .field("Content-Type"),
         case("duplicate field", Method::POST, "/tabung", 400)
             .auth(&account)
-            .raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1,\"nominal\":999}}")),
+            .raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1,\"nominal\":999}}"))
+            .field("nominal"),
+        // Fields: missing, unknown, of the wrong type.
+        case("missing nominal", Method::POST, "/tabung", 400)
+            .auth(&account)
+            .json(json!({ "no_rekening": no }))
+            .field("nominal"),
+        case("misspelt field", Method::POST, "/tabung", 400)
+            .auth(&account)
+            .json(json!({ "no_rekening": no, "nominal": 1, "nomnal": 1 }))
+            .field("nomnal"),
+        case("unknown field at registration", Method::POST, "/daftar", 400)
+            .json(json!({"nama": "Budi", "nik": "3201010101010307", "no_hp": "081234567007", "pin": "123456", "email": "b@x"}))
+            .field("email"),
+        case("no_rekening as a number", Method::POST, "/tabung", 400)
+            .auth(&account)
+            .raw(format!("{{\"no_rekening\":{no},\"nominal\":1}}"))
+            .field("no_rekening"),
         // Amounts.
-        case("amount as string", Method::POST, "/tabung", 400).auth(&account).json(posting(json!("10"))),
-        case("amount null", Method::POST, "/tabung", 400).auth(&account).json(posting(Value::Null)),
-        case("negative amount", Method::POST, "/tabung", 400).auth(&account).json(posting(json!(-5))),
-        case("zero amount", Method::POST, "/tarik", 400).auth(&account).json(posting(json!(0))),
-        case("three decimals", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":0.001}}")),
-        case("1e400", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1e400}}")),
-        case("19 digits", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1000000000000000000}}")),
-        case("overdraft", Method::POST, "/tarik", 400).auth(&account).json(posting(json!(100.01))),
+        case("amount as string", Method::POST, "/tabung", 400).auth(&account).json(posting(json!("10")))
+            .field("nominal"),
+        case("amount null", Method::POST, "/tabung", 400).auth(&account).json(posting(Value::Null))
+            .field("nominal"),
+        case("negative amount", Method::POST, "/tabung", 400).auth(&account).json(posting(json!(-5)))
+            .field("nominal"),
+        case("zero amount", Method::POST, "/tarik", 400).auth(&account).json(posting(json!(0)))
+            .field("nominal"),
+        case("three decimals", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":0.001}}"))
+            .field("nominal"),
+        case("1e400", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1e400}}"))
+            .field("nominal"),
+        case("19 digits", Method::POST, "/tabung", 400).auth(&account).raw(format!("{{\"no_rekening\":\"{no}\",\"nominal\":1000000000000000000}}"))
+            .field("nominal"),
+        case("overdraft", Method::POST, "/tarik", 400).auth(&account).json(posting(json!(100.01)))
+            .field("nominal"),
         // SQL in every field.
         case("SQL in nik", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi", "nik": sql, "no_hp": "081234567001", "pin": "123456"})),
+            .json(json!({"nama": "Budi", "nik": sql, "no_hp": "081234567001", "pin": "123456"}))
+            .field("nik"),
         case("SQL in no_hp", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi", "nik": "3201010101010301", "no_hp": sql, "pin": "123456"})),
+            .json(json!({"nama": "Budi", "nik": "3201010101010301", "no_hp": sql, "pin": "123456"}))
+            .field("no_hp"),
         case("SQL in pin", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi", "nik": "3201010101010302", "no_hp": "081234567002", "pin": sql})),
+            .json(json!({"nama": "Budi", "nik": "3201010101010302", "no_hp": "081234567002", "pin": sql}))
+            .field("pin"),
         case("SQL in no_rekening", Method::POST, "/tabung", 400)
             .auth(&account)
-            .json(json!({"no_rekening": sql, "nominal": 1})),
-        case("SQL in the path", Method::GET, "/saldo/1'%20OR%20'1'='1", 400).auth(&account),
+            .json(json!({"no_rekening": sql, "nominal": 1}))
+            .field("no_rekening"),
+        case("SQL in the path", Method::GET, "/saldo/1'%20OR%20'1'='1", 400).auth(&account)
+            .field("no_rekening"),
         case("SQL as the account", Method::GET, &format!("/saldo/{no}"), 401)
             .header("Authorization", &basic(sql, "123456")),
         // Names.
         case("101 characters", Method::POST, "/daftar", 400)
-            .json(json!({"nama": nama_101, "nik": "3201010101010303", "no_hp": "081234567003", "pin": "123456"})),
+            .json(json!({"nama": nama_101, "nik": "3201010101010303", "no_hp": "081234567003", "pin": "123456"}))
+            .field("nama"),
         case("control character in nama", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi\u{0007}", "nik": "3201010101010304", "no_hp": "081234567004", "pin": "123456"})),
+            .json(json!({"nama": "Budi\u{0007}", "nik": "3201010101010304", "no_hp": "081234567004", "pin": "123456"}))
+            .field("nama"),
         // PINs.
         case("7-digit PIN at registration", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi", "nik": "3201010101010305", "no_hp": "081234567005", "pin": "1234567"})),
+            .json(json!({"nama": "Budi", "nik": "3201010101010305", "no_hp": "081234567005", "pin": "1234567"}))
+            .field("pin"),
         case("letters in PIN at registration", Method::POST, "/daftar", 400)
-            .json(json!({"nama": "Budi", "nik": "3201010101010306", "no_hp": "081234567006", "pin": "12a456"})),
+            .json(json!({"nama": "Budi", "nik": "3201010101010306", "no_hp": "081234567006", "pin": "12a456"}))
+            .field("pin"),
         case("7-digit PIN", Method::GET, &format!("/saldo/{no}"), 401)
             .header("Authorization", &basic(&no, "1234567")),
         case("letters in PIN", Method::GET, &format!("/saldo/{no}"), 401)
             .header("Authorization", &basic(&no, "abcdef")),
         // Authorization headers.
         case("very long Authorization", Method::GET, &format!("/saldo/{no}"), 401)
-            .header("Authorization", &format!("Basic {}", "QUFB".repeat(4_000))),
+            .header("Authorization", &format!("Basic {}", "QUFB".repeat(4_000)))
+            .field("Authorization"),
         case("invalid base64", Method::GET, &format!("/saldo/{no}"), 401)
-            .header("Authorization", "Basic !!!not*base64==="),
+            .header("Authorization", "Basic !!!not*base64===")
+            .field("Authorization"),
         case("no colon", Method::GET, &format!("/saldo/{no}"), 401)
             // base64("1234567897"): an account number and no PIN
-            .header("Authorization", "Basic MTIzNDU2Nzg5Nw=="),
+            .header("Authorization", "Basic MTIzNDU2Nzg5Nw==")
+            .field("Authorization"),
         case("Bearer scheme", Method::GET, &format!("/saldo/{no}"), 401)
-            .header("Authorization", "Bearer abc.def.ghi"),
+            .header("Authorization", "Bearer abc.def.ghi")
+            .field("Authorization"),
         case("two Authorization headers", Method::GET, &format!("/saldo/{no}"), 401)
             .auth(&account)
-            .auth(&other),
-        case("another customer's account", Method::GET, &format!("/saldo/{no}"), 403).auth(&other),
+            .auth(&other)
+            .field("Authorization"),
+        case("another customer's account", Method::GET, &format!("/saldo/{no}"), 403).auth(&other)
+            .field("no_rekening"),
         // Headers.
         case("Idempotency-Key with spaces", Method::POST, "/tabung", 400)
             .auth(&account)
             .header("Idempotency-Key", "a b")
-            .json(posting(json!(1))),
+            .json(posting(json!(1)))
+            .field("Idempotency-Key"),
         case("Idempotency-Key of 300 characters", Method::POST, "/tabung", 400)
             .auth(&account)
             .header("Idempotency-Key", &"k".repeat(300))
-            .json(posting(json!(1))),
+            .json(posting(json!(1)))
+            .field("Idempotency-Key"),
         // Paths.
-        case("non-UTF-8 path segment", Method::GET, "/saldo/%ff%fe", 400).auth(&account),
+        case("non-UTF-8 path segment", Method::GET, "/saldo/%ff%fe", 400).auth(&account)
+            .field("no_rekening"),
         case("unknown route", Method::GET, "/admin/../../etc/passwd", 404),
         case("wrong method", Method::DELETE, "/tabung", 405),
     ];
@@ -190,6 +244,14 @@ async fn every_hostile_request_gets_its_4xx_with_a_remark_and_writes_nothing() {
             "{}: no remark: {text}",
             case.name
         );
+        assert_eq!(body["field"].as_str(), case.field, "{}: {text}", case.name);
+        for parser_text in ["EOF", " at line ", "column", "expected", "invalid type"] {
+            assert!(
+                !text.contains(parser_text),
+                "{}: the parser's text in the answer: {text}",
+                case.name
+            );
+        }
         assert!(
             !text.contains("123456\""),
             "{}: a PIN echoed: {text}",

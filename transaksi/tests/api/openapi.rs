@@ -35,4 +35,16 @@ async fn the_served_document_and_the_routes_agree() {
             "schema {schema} is in the document"
         );
     }
+    // Every request body refuses fields it does not know (400 naming the field), and says so.
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas");
+    let requests: Vec<&String> = schemas.keys().filter(|n| n.ends_with("Request")).collect();
+    assert!(requests.len() >= 2, "{requests:?}");
+    for name in requests {
+        assert_eq!(
+            schemas[name]["additionalProperties"], false,
+            "{name}: a request schema without #[serde(deny_unknown_fields)]"
+        );
+    }
 }
