@@ -81,10 +81,7 @@ for dir in -i -o; do
 done
 if [ -f "$RUN/created-bridge" ]; then ip link del "$BRIDGE" 2>/dev/null || true; fi
 
-# kubelet's mounts (secret and projected volumes are tmpfs) before the state goes
-grep -o " $RUN/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mount; do
-  umount -l "$mount" 2>/dev/null || true
-done
+release_kubelet_mounts
 
 if [ -f "$RUN/created-hostpath-root" ]; then
   rm -rf "$HOSTPATH_ROOT"

@@ -95,3 +95,12 @@ contexts: [{name: bukubesar-local, context: {cluster: bukubesar-local, user: $1}
 current-context: bukubesar-local
 EOF
 }
+
+# kubelet's mounts under its root directory (its own rshared bind mount, tmpfs secret and
+# projected volumes): released before the state is removed, also when a kubelet died without
+# down.sh (otherwise `rm -rf $RUN` fails with "Device or resource busy")
+release_kubelet_mounts() {
+  grep -o " $RUN/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mount; do
+    umount -l "$mount" 2>/dev/null || true
+  done
+}

@@ -68,6 +68,7 @@ KUBE_BIN=$(bash "$ROOT/scripts/kube-binaries.sh" node)
 bash "$ROOT/scripts/get-helm.sh" "$TOOLS" >/dev/null
 export PATH="$KUBE_BIN:$TOOLS/bin:$PATH"
 
+release_kubelet_mounts
 rm -rf "$RUN"
 mkdir -p "$RUN/logs" "$RUN/dns" "$RUN/cni" "$RUN/kubelet"
 echo "$KUBE_BIN" > "$RUN/kube-bin"
@@ -166,7 +167,9 @@ tlsCertFile: $C/kubelet.crt
 tlsPrivateKeyFile: $C/kubelet.key
 podCIDR: $POD_CIDR
 maxPods: 60
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+# memory only: with a disk signal, a nearly full disk makes kubelet reclaim every image no pod
+# uses, the air-gapped base images a build is about to need among them (they cannot be pulled)
+evictionHard: {memory.available: "100Mi"}
 imageGCHighThresholdPercent: 100
 EOF
 start_bg kubelet kubelet --config="$RUN/kubelet.yaml" --kubeconfig="$RUN/kubelet.kubeconfig" \
