@@ -8,6 +8,7 @@
 #   file's drift tests), the bank invariant under faults (platform-tests/tests/chaos.rs),
 #   scripts/smoke-local.sh (the API smoke test, then scripts/schemathesis.sh, against the
 #   platform started without Docker as compose would start it),
+#   scripts/docs-browser-check.sh (the /docs pages offline in a headless Chromium),
 #   scripts/compose-e2e.sh (the images built from the Dockerfile on air-gapped base images,
 #   docker compose up, smoke test, a trace across both services, kill -9 of transaksi under
 #   load, down/up with the volumes kept, non-root and read-only containers),
