@@ -95,7 +95,8 @@ server_status=$(bash scripts/envtest-apiserver.sh status)
 grep -q "apiserver running" <<<"$server_status" || STARTED=1
 cleanup() { if [ "$STARTED" = 1 ]; then bash scripts/envtest-apiserver.sh stop || true; fi; }
 trap cleanup EXIT
-eval "$(bash scripts/envtest-apiserver.sh start)"
+server_env=$(bash scripts/envtest-apiserver.sh start)  # an assignment: a failed start stops here
+eval "$server_env"
 export KUBECONFIG
 
 step "helm install into the API server"

@@ -88,7 +88,9 @@ bash scripts/compose-e2e.sh
 
 say "the operator on a real one-node Kubernetes (scripts/cluster/up.sh, scripts/cluster/e2e.sh, scripts/cluster/down.sh)"
 CLUSTER_STARTED=1
-eval "$(bash scripts/cluster/up.sh)"
+# (an assignment, so that a failed up.sh stops the test command here)
+cluster_env=$(bash scripts/cluster/up.sh)
+eval "$cluster_env"
 export KUBECONFIG
 CLUSTER_PROVIDER=local bash scripts/cluster/e2e.sh
 bash scripts/cluster/down.sh

@@ -100,7 +100,7 @@ EOF
 # projected volumes): released before the state is removed, also when a kubelet died without
 # down.sh (otherwise `rm -rf $RUN` fails with "Device or resource busy")
 release_kubelet_mounts() {
-  grep -o " $RUN/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mount; do
+  { grep -o " $RUN/kubelet[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r mount; do
     umount -l "$mount" 2>/dev/null || true
   done
 }
