@@ -69,8 +69,10 @@ if [ -s "$RUN/pod-uids" ]; then
 fi
 
 # the bridge plugin's masquerade rules (comment: name: "bukubesar" id: "...") and their chains
-chains=$(iptables -t nat -S POSTROUTING 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" | awk '{print $NF}' || true)
-iptables -t nat -S POSTROUTING 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" | sed 's/^-A /-D /' |
+# (none left is normal: every pipeline here tolerates grep finding nothing, under pipefail)
+rules=$(iptables -t nat -S POSTROUTING 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" || true)
+chains=$(awk '{print $NF}' <<<"$rules")
+sed -n 's/^-A /-D /p' <<<"$rules" |
   while read -r rule; do eval "iptables -t nat $rule" 2>/dev/null || true; done
 for chain in $chains; do
   iptables -t nat -F "$chain" 2>/dev/null || true
@@ -86,7 +88,7 @@ release_kubelet_mounts
 if [ -f "$RUN/created-hostpath-root" ]; then
   rm -rf "$HOSTPATH_ROOT"
 elif [ -s "$RUN/hostpath-dirs" ]; then
-  grep "^$HOSTPATH_ROOT/" "$RUN/hostpath-dirs" | sort -u | xargs -r rm -rf
+  { grep "^$HOSTPATH_ROOT/" "$RUN/hostpath-dirs" || true; } | sort -u | xargs -r rm -rf
 fi
 rm -rf "$RUN"
 say "done"
