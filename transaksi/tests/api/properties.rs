@@ -13,8 +13,7 @@ use transaksi::datastore::Datastore;
 use transaksi::datastore::nasabah::{InsertNasabahError, NewNasabah};
 
 use bukubesar_common::batching::BatchSettings;
-use bukubesar_common::event::Jenis;
-use transaksi::app::batch::{self, Posting};
+use transaksi::app::batch::{self, Kind, Posting};
 use transaksi::app::commit_signal::CommitSignal;
 use transaksi::app::group_commit::GroupCommit;
 use transaksi::app::nominal::Nominal;
@@ -68,7 +67,7 @@ fn rand_suffix() -> u64 {
 
 fn posting(no: &str, (deposit, cents): Op) -> Posting {
     Posting {
-        jenis: if deposit { Jenis::Tabung } else { Jenis::Tarik },
+        kind: if deposit { Kind::Tabung } else { Kind::Tarik },
         no_rekening: NoRekening::parse(no).expect("well formed"),
         nominal: Nominal::new(Decimal::new(cents, 2)).expect("valid amount"),
         idempotency: None,
@@ -181,6 +180,7 @@ fn sequential_postings_follow_the_model_exactly() {
                         assert!(!op.0, "deposits within the limit are never refused");
                         assert!(nominal > model, "only an uncovered withdrawal is refused");
                     }
+                    other => panic!("not a transfer: {other:?}"),
                 }
             }
             check_stored(&app, &no, model, posted).await;
