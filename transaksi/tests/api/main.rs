@@ -10,6 +10,7 @@ mod idempotency;
 mod ledger;
 mod openapi;
 mod properties;
+mod properties_mixed;
 mod registration;
 mod relay;
 mod routing;
