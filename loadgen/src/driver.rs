@@ -22,6 +22,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use rust_decimal::Decimal;
 use tokio::time::Instant;
 
 use crate::cli::Target;
@@ -342,20 +343,7 @@ impl TaskResult {
             Answer::Posted { saldo, biaya } => {
                 counts.posted += 1;
                 *counts.posted_by_jenis.entry(op.label()).or_default() += 1;
-                self.ledger.posted.push(Posted {
-                    account: op.account,
-                    jenis: op.jenis,
-                    nominal: op.nominal() + biaya,
-                    saldo: Some(saldo),
-                });
-                if let Some(tujuan) = op.tujuan {
-                    self.ledger.posted.push(Posted {
-                        account: tujuan,
-                        jenis: Jenis::Tabung,
-                        nominal: op.nominal(),
-                        saldo: None,
-                    });
-                }
+                self.ledger.posted.extend(posted(op, saldo, biaya));
             }
             Answer::Refused => counts.refused += 1,
             Answer::Rejected => {
@@ -405,6 +393,24 @@ pub fn posting_request(
         headers.insert(IDEMPOTENCY_KEY.clone(), key);
     }
     request
+}
+
+/// What a posted operation did to each account: its own side (a transfer's source paid the
+/// amount and the fee), and a transfer's destination (credited the amount, its saldo unseen).
+fn posted(op: Op, saldo: Decimal, biaya: Decimal) -> impl Iterator<Item = Posted> {
+    let own = Posted {
+        account: op.account,
+        jenis: op.jenis,
+        nominal: op.nominal() + biaya,
+        saldo: Some(saldo),
+    };
+    let destination = op.tujuan.map(|tujuan| Posted {
+        account: tujuan,
+        jenis: Jenis::Tabung,
+        nominal: op.nominal(),
+        saldo: None,
+    });
+    std::iter::once(own).chain(destination)
 }
 
 /// A ready `/transfer` request from `account` to `tujuan`.

@@ -90,7 +90,7 @@ use tokio::time::Instant;
 use crate::api::{Account, Api};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::conn::Endpoint;
-use crate::driver::{Driven, LoadResult, Mode, Plan, Stop};
+use crate::driver::{Counts, Driven, LoadResult, Mode, Plan, Stop};
 use crate::latency::{DelayPercentiles, Percentiles};
 use crate::ledger::{Ledger, MoneyCheck};
 use crate::probe::{Probe, ProbeResult};
@@ -429,16 +429,8 @@ fn summarize(
         ops_ok: measured.posted,
         ops_refused: measured.refused,
         throughput_ops_s: report::throughput(measured.posted + measured.refused, duration_s),
-        ops_ok_by_jenis: measured
-            .posted_by_jenis
-            .iter()
-            .map(|(jenis, n)| (jenis.to_string(), *n))
-            .collect(),
-        throughput_by_jenis_ops_s: measured
-            .posted_by_jenis
-            .iter()
-            .map(|(jenis, n)| (jenis.to_string(), report::throughput(*n, duration_s)))
-            .collect(),
+        ops_ok_by_jenis: by_jenis(measured, |n| n),
+        throughput_by_jenis_ops_s: by_jenis(measured, |n| report::throughput(n, duration_s)),
         status_counts: report::status_counts(&measured.status),
         transport_errors: measured.transport_errors,
         latency_ms: Percentiles::of(&load.latency),
@@ -474,6 +466,15 @@ fn summarize(
         ok: failures.is_empty(),
         failures,
     }
+}
+
+/// Each kind's committed operations of a phase, mapped by `f`.
+fn by_jenis<T>(counts: &Counts, f: impl Fn(u64) -> T) -> std::collections::BTreeMap<String, T> {
+    counts
+        .posted_by_jenis
+        .iter()
+        .map(|(jenis, n)| (jenis.to_string(), f(*n)))
+        .collect()
 }
 
 /// Why the run fails: the money check, the statement check, and any answer that should not
