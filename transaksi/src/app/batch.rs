@@ -49,6 +49,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The code of the posting account's leg: `C` for a deposit, `D` for a withdrawal and a
+    /// transfer's source.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Kind::Tabung => Jenis::CREDIT.code(),
+            Kind::Tarik | Kind::Transfer(_) => Jenis::DEBIT.code(),
+        }
+    }
+
     /// The `jenis` label of metrics and logs.
     pub fn label(&self) -> &'static str {
         match self {

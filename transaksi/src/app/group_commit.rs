@@ -56,6 +56,7 @@ impl GroupCommit {
             "db.posting",
             otel.kind = "client",
             db.system.name = "postgresql",
+            jenis_transaksi = posting.kind.code(),
             jenis = posting.kind.label(),
             idempotent = posting.idempotency.is_some(),
         );
