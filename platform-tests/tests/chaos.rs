@@ -319,9 +319,12 @@ async fn client(
     acked
 }
 
+/// A snapshot: the accounts' total, their lowest balance, how many, and the trial balance.
+type Snapshot = (Option<Decimal>, Option<Decimal>, i64, Option<Decimal>);
+
 /// Snapshot reads of every account's balance until `deadline`: each is one statement (one
-/// snapshot); its total must be the funded total and no balance negative. A read the fault of
-/// the moment refuses is counted and skipped.
+/// snapshot); its total must be the funded total, no balance negative, and the trial balance of
+/// the whole ledger zero. A read the fault of the moment refuses is counted and skipped.
 async fn reader(
     pool: sqlx::PgPool,
     accounts: Arc<Vec<String>>,
@@ -330,17 +333,20 @@ async fn reader(
 ) {
     let funded: Decimal = FUNDING.parse::<Decimal>().expect("decimal") * Decimal::from(ACCOUNTS);
     while Instant::now() < deadline {
-        let read: Result<(Option<Decimal>, Option<Decimal>, i64), _> = sqlx::query_as(
-            "SELECT sum(saldo), min(saldo), count(*) FROM rekening WHERE no_rekening = ANY($1)",
+        // One statement: one snapshot, of the accounts and of the whole trial balance.
+        let read: Result<Snapshot, _> = sqlx::query_as(
+            "SELECT sum(saldo), min(saldo), count(*), (SELECT sum(saldo) FROM neraca_saldo)
+               FROM rekening WHERE no_rekening = ANY($1)",
         )
         .bind(accounts.as_slice())
         .fetch_one(&pool)
         .await;
         match read {
-            Ok((total, lowest, n)) => {
+            Ok((total, lowest, n, trial)) => {
                 counts.snapshots.fetch_add(1, Ordering::Relaxed);
                 assert_eq!(n, ACCOUNTS as i64);
                 assert_eq!(total, Some(funded), "a snapshot's total changed");
+                assert_eq!(trial, Some(Decimal::ZERO), "a snapshot's trial balance");
                 assert!(
                     lowest.is_some_and(|l| l >= Decimal::ZERO),
                     "a negative balance"

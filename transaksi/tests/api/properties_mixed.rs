@@ -216,6 +216,8 @@ fn mixed_sequences_follow_the_model_one_batch_each_or_all_in_one() {
                     .expect("posted or refused");
                 let outcome = fresh(results.remove(0));
                 assert_eq!(got(&outcome), expected, "operation {k}: {op:?}");
+                // After every commit, not only at the end.
+                assert_eq!(app.trial_balance().await, (Decimal::ZERO, 0), "after {k}");
             }
             check_model(&app, &one_by_one, &model).await;
             // The same operations in one batch: the same answers, in arrival order.
