@@ -9,8 +9,9 @@
 #      reference the hot account with BATCH_SIZE postings per transaction (pipelined);
 #   3. the platform, release builds, on fresh databases bench_transaksi and bench_mutasi and a
 #      fresh durable Redis (AOF, appendfsync always) under .local/bench/redis;
-#   4. loadgen against it: (a) hot and (b) spread closed loop, (c) spread open loop at half
-#      of (b)'s throughput, (d) a backlog of BACKLOG postings written while mutasi is stopped,
+#   4. loadgen against it: (a) hot and (b) spread closed loop, (b1) deposits only and (b2)
+#      transfers only, spread closed loop (transfer throughput beside deposit throughput in
+#      the same run), (c) spread open loop at half of (b)'s throughput, (d) a backlog of BACKLOG postings written while mutasi is stopped,
 #      then mutasi's drain rate; the commit-to-statement delay of every row of run (c);
 #   5. the results table and the targets (met / not met).
 # Exits non-zero when a loadgen run fails its checks (money, statements, 5xx) or something
@@ -31,7 +32,7 @@
 #   TARIK_PERCENT (30)            share of withdrawals, pgbench and loadgen
 #   PGBENCH_SECS (30; quick 5)    length of each pgbench run
 #   PGBENCH_CLIENTS (8), PGBENCH_THREADS (2), BATCH_SIZE (100: postings per batched transaction)
-#   LOAD_SECS (30; quick 5)       length of loadgen runs a, b, c (after WARMUP_SECS)
+#   LOAD_SECS (30; quick 5)       length of loadgen runs a, b, b1, b2, c (after WARMUP_SECS)
 #   WARMUP_SECS (3), CONNECTIONS (64)   loadgen's warm-up and connections
 #   BACKLOG (100000; quick 5000)  postings of run d, written while mutasi is stopped
 #   STATEMENT_TIMEOUT_SECS (120)  how long loadgen waits for the statements in runs a-c
@@ -281,17 +282,23 @@ machine_description() {
 
 PGBENCH_DB=bench_pgbench
 
-# money_check DATABASE: the balances equal the opening balances plus the journal, every
-# journal row has its outbox row, every account's count matches its journal rows.
+# money_check DATABASE: the balances equal the opening balances plus the customers' journal
+# legs, every customer leg has its outbox row, every account's count matches its legs, and the
+# trial balance (customers' and the bank's own accounts) is the opening balances (which the
+# seed wrote without legs).
 money_check() {
   local ok
   ok="$(pg_value "$1" "
     SELECT (SELECT sum(saldo) FROM rekening)
              = (SELECT count(*) * $FUNDING FROM rekening)
                + (SELECT coalesce(sum(CASE jenis_transaksi WHEN 'C' THEN nominal
-                                                            ELSE -nominal END), 0) FROM jurnal)
-       AND (SELECT count(*) FROM jurnal) = (SELECT count(*) FROM outbox)
-       AND (SELECT sum(jumlah_transaksi) FROM rekening) = (SELECT count(*) FROM jurnal)")"
+                                                            ELSE -nominal END), 0)
+                    FROM jurnal WHERE no_rekening IS NOT NULL)
+       AND (SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL)
+           = (SELECT count(*) FROM outbox)
+       AND (SELECT sum(jumlah_transaksi) FROM rekening)
+           = (SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL)
+       AND (SELECT sum(saldo) FROM neraca_saldo) = (SELECT count(*) * $FUNDING FROM rekening)")"
   [ "$ok" = t ] && echo true || echo false
 }
 
@@ -487,7 +494,7 @@ backlog_drain() {
     sleep 0.1
   done
   local relay_wait_ns=$(( $(now_ns) - load_end ))
-  journal="$(pg_value bench_transaksi 'SELECT count(*) FROM jurnal')"
+  journal="$(pg_value bench_transaksi 'SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL')"
   before="$(pg_value bench_mutasi 'SELECT count(*) FROM mutasi')"
   say "mutasi restarts with $((journal - before)) events to consume"
   started="$(now_ns)"
@@ -559,6 +566,12 @@ load_runs() {
     --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
   loadgen_run loadgen-spread --target spread --duration-secs "$LOAD_SECS" \
     --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
+  # Transfers beside deposits, in the same run: deposits only, then transfers only (to another
+  # account of the run, drawn uniformly).
+  TARIK_PERCENT=0 loadgen_run loadgen-deposit --target spread --duration-secs "$LOAD_SECS" \
+    --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
+  loadgen_run loadgen-transfer --target spread --transfer-percent 100 \
+    --duration-secs "$LOAD_SECS" --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
   local peak half since until
   peak="$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["throughput_ops_s"]))' \
     "$RUN/loadgen-spread.json" 2>/dev/null || echo 0)"

@@ -4,8 +4,12 @@
 # waits for both services' /readyz, registers a new customer, deposits 150000.50, withdraws
 # 50000, is refused an overdraft (400, nothing changes), reads the balance, reads the
 # statement from mutasi (polling until the relay and the consumer have carried both
-# transactions over) and is refused a wrong PIN there (401). Exits non-zero on the first
-# surprise, printing what was expected and what came back.
+# transactions over) and is refused a wrong PIN there (401); then registers a second customer,
+# transfers 25000.25 to it (POST /transfer with an Idempotency-Key, retried: one transfer),
+# is refused a transfer to itself and one it cannot cover, reads the transaction
+# (GET /transaksi/{id}), and finds it on both statements (D for the source, C for the
+# destination, same id, each naming the other). Exits non-zero on the first surprise,
+# printing what was expected and what came back. Works with any configured transfer fee.
 #
 #   scripts/smoke.sh [TRANSAKSI_URL] [MUTASI_URL]
 #   scripts/smoke.sh http://127.0.0.1:8080 http://127.0.0.1:8081      # the defaults
@@ -53,19 +57,25 @@ wait_ready() {
 wait_ready "$T"
 wait_ready "$M"
 
-# A customer of its own on every run: NIK (16 digits) and phone number from the clock.
-stamp="$(date +%s%N)"
-for attempt in 1 2 3; do
-  nik="32$(printf '%014d' "$(( (10#${stamp: -14} + attempt) % 100000000000000 ))")"
-  hp="0812$(printf '%08d' "$(( (10#${stamp: -8} + attempt * 7919) % 100000000 ))")"
-  call POST "$T/daftar" "{\"nama\":\"Smoke Test\",\"nik\":\"$nik\",\"no_hp\":\"$hp\",\"pin\":\"$PIN\"}"
-  [ "$STATUS" = 200 ] && break
-  say "register attempt $attempt: HTTP $STATUS $BODY"
-done
-expect 200 '"no_rekening"' "register (POST /daftar)"
-REK="$(sed -E 's/.*"no_rekening":"([0-9]+)".*/\1/' <<<"$BODY")"
-[[ "$REK" =~ ^[0-9]{10}$ ]] || fail "no account number in $BODY"
-AUTH="Authorization: Basic $(printf '%s:%s' "$REK" "$PIN" | base64 | tr -d '\n')"
+# register: a customer of its own on every run (NIK and phone number from the clock); sets REK.
+register() {
+  local stamp attempt nik hp
+  stamp="$(date +%s%N)"
+  for attempt in 1 2 3; do
+    nik="32$(printf '%014d' "$(( (10#${stamp: -14} + attempt) % 100000000000000 ))")"
+    hp="0812$(printf '%08d' "$(( (10#${stamp: -8} + attempt * 7919) % 100000000 ))")"
+    call POST "$T/daftar" "{\"nama\":\"Smoke Test\",\"nik\":\"$nik\",\"no_hp\":\"$hp\",\"pin\":\"$PIN\"}"
+    [ "$STATUS" = 200 ] && break
+    say "register attempt $attempt: HTTP $STATUS $BODY"
+  done
+  expect 200 '"no_rekening"' "register (POST /daftar)"
+  REK="$(sed -E 's/.*"no_rekening":"([0-9]+)".*/\1/' <<<"$BODY")"
+  [[ "$REK" =~ ^[0-9]{10}$ ]] || fail "no account number in $BODY"
+}
+auth_of() { echo "Authorization: Basic $(printf '%s:%s' "$1" "$PIN" | base64 | tr -d '\n')"; }
+
+register
+AUTH="$(auth_of "$REK")"
 say "account $REK"
 
 call POST "$T/tabung" "{\"no_rekening\":\"$REK\",\"nominal\":150000.50}" -H "$AUTH" \
@@ -103,4 +113,53 @@ say "ok: statement (GET /mutasi) has the withdrawal and the deposit, newest firs
 call GET "$M/mutasi/$REK" "" -H "Authorization: Basic $(printf '%s:000000' "$REK" | base64 | tr -d '\n')"
 expect 401 '"remark"' "wrong PIN refused by mutasi"
 
-say "all passed (transaksi $T, mutasi $M, account $REK)"
+# Transfers: to a second customer, once however often it is retried with its key.
+SOURCE="$REK"
+register
+DEST="$REK"
+REK="$SOURCE"
+say "second account $DEST"
+transfer="{\"no_rekening_asal\":\"$REK\",\"no_rekening_tujuan\":\"$DEST\",\"nominal\":25000.25,\"keterangan\":\"smoke test\"}"
+call POST "$T/transfer" "$transfer" -H "$AUTH" -H "Idempotency-Key: smoke-$REK-transfer"
+expect 200 '"jenis_transaksi":"D"' "transfer 25000.25 (POST /transfer)"
+expect 200 "\"no_rekening_tujuan\":\"$DEST\"" "transfer names its destination"
+expect 200 '"nominal":25000.25' "transfer's amount"
+first="$BODY"
+ID="$(sed -E 's/.*"id":"([0-9a-f-]+)".*/\1/' <<<"$BODY")"
+[[ "$ID" =~ ^[0-9a-f-]{36}$ ]] || fail "no transaction id in $BODY"
+call POST "$T/transfer" "$transfer" -H "$AUTH" -H "Idempotency-Key: smoke-$REK-transfer"
+if [ "$STATUS" != 200 ] || [ "$BODY" != "$first" ]; then
+  fail "a retried transfer should replay the first answer: $STATUS $BODY"
+fi
+say "ok: a retried transfer replays its first answer"
+call GET "$T/saldo/$DEST" "" -H "$(auth_of "$DEST")"
+expect 200 '"saldo":25000.25' "the destination received exactly the amount, once"
+call POST "$T/transfer" "{\"no_rekening_asal\":\"$REK\",\"no_rekening_tujuan\":\"$REK\",\"nominal\":1}" -H "$AUTH"
+expect 400 '"field":"no_rekening_tujuan"' "transfer to itself refused"
+call POST "$T/transfer" "{\"no_rekening_asal\":\"$REK\",\"no_rekening_tujuan\":\"$DEST\",\"nominal\":999999}" -H "$AUTH"
+expect 400 'saldo tidak cukup' "transfer it cannot cover refused"
+call GET "$T/transaksi/$ID" "" -H "$(auth_of "$DEST")"
+expect 200 "\"akun\":\"$REK\"" "the transaction's legs (GET /transaksi/{id}) as the destination sees them"
+
+# Both statements: D on the source's, C on the destination's, same id, each naming the other.
+deadline=$((SECONDS + WAIT_SECS))
+while :; do
+  call GET "$M/mutasi/$DEST" "" -H "$(auth_of "$DEST")"
+  case "$BODY" in *"\"id\":\"$ID\""*) break ;; esac
+  [ "$SECONDS" -lt "$deadline" ] || fail "the transfer is not on the destination's statement after ${WAIT_SECS}s: $BODY"
+  sleep 0.5
+done
+expect 200 '"jenis_transaksi":"C","nominal":25000.25,"saldo":25000.25' "the destination's statement has the credit"
+expect 200 "\"no_rekening_lawan\":\"$REK\"" "the destination's line names the source"
+while :; do
+  call GET "$M/mutasi/$REK?jenis_transaksi=D" "" -H "$AUTH"
+  case "$BODY" in *"\"id\":\"$ID\""*) break ;; esac
+  [ "$SECONDS" -lt "$deadline" ] || fail "the transfer is not on the source's statement after ${WAIT_SECS}s: $BODY"
+  sleep 0.5
+done
+expect 200 "\"no_rekening_lawan\":\"$DEST\"" "the source's statement has the debit, naming the destination"
+expect 200 '"keterangan":"smoke test"' "the description is on the statement"
+[ "$(grep -o '"jenis_transaksi":"C"' <<<"$BODY" | wc -l)" = 0 ] || fail "jenis_transaksi=D served a credit: $BODY"
+say "ok: the statement filter jenis_transaksi=D serves only debits"
+
+say "all passed (transaksi $T, mutasi $M, accounts $REK and $DEST)"

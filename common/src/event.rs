@@ -3,16 +3,24 @@
 //!
 //! | field | example | meaning |
 //! |---|---|---|
-//! | `v` | `1` | format version |
-//! | `event_id` | `019a…` (UUID) | the transaction id (journal id); unique, so duplicates are recognised |
+//! | `v` | `2` | format version (`1` is still read, see below) |
+//! | `event_id` | `019a…` (UUID) | this event (the journal leg's id); unique |
+//! | `transaksi_id` | `019a…` (UUID) | the transaction; one event per (transaction, account), so duplicates are recognised |
 //! | `no_rekening` | `1234567897` | the account |
-//! | `jenis_transaksi` | `C` / `D` | deposit (credit) / withdrawal (debit) |
+//! | `jenis_transaksi` | `C` / `D` | credit (deposit, incoming transfer) / debit (withdrawal, outgoing transfer) |
 //! | `nominal` | `10.25` | the amount, exact decimal text |
 //! | `saldo` | `110.25` | the balance right after this transaction |
 //! | `urutan_rekening` | `7` | 1, 2, 3, … per account, in commit order |
 //! | `tanggal_transaksi` | `2026-11-21T08:00:00.123456Z` | commit-time timestamp, UTC |
 //! | `traceparent` | `00-…-…-01` | W3C trace context of the request (optional) |
-
+//! | `no_rekening_lawan` | `2345678904` | a transfer's other customer (optional) |
+//! | `keterangan` | `bayar kos` | a transfer's description, 1 to 140 characters (optional) |
+//! | `referensi` | `INV-2026-001` | a transfer's reference, 1 to 64 characters (optional) |
+//!
+//! Format 1 (before transfers) had no `transaksi_id` and none of the optional transfer
+//! fields; its `event_id` was the transaction id, so it reads as `transaksi_id = event_id`.
+//! A transaction's first customer leg keeps that property (its leg id is the transaction id),
+//! so an event republished in format 2 after an upgrade is recognised as the same line.
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -24,7 +32,14 @@ use crate::no_rekening::NoRekening;
 use bukubesar_process::trace::Traceparent;
 
 /// The format version written by this code.
-pub const VERSION: &str = "1";
+pub const VERSION: &str = "2";
+
+/// The format before transfers, still read.
+pub const VERSION_1: &str = "1";
+
+/// Longest `keterangan` (characters) and `referensi` (characters).
+pub const MAX_KETERANGAN_CHARS: usize = 140;
+pub const MAX_REFERENSI_CHARS: usize = 64;
 
 /// The largest amount or balance a `NUMERIC(20,2)` column holds.
 pub fn max_rupiah() -> Decimal {
@@ -41,6 +56,19 @@ pub enum Jenis {
 }
 
 impl Jenis {
+    /// A credit leg (`C`): money into the account.
+    pub const CREDIT: Jenis = Jenis::Tabung;
+    /// A debit leg (`D`): money out of the account.
+    pub const DEBIT: Jenis = Jenis::Tarik;
+
+    /// The other side of a leg.
+    pub fn opposite(self) -> Self {
+        match self {
+            Jenis::Tabung => Jenis::Tarik,
+            Jenis::Tarik => Jenis::Tabung,
+        }
+    }
+
     /// The journal/statement code: `C` for a deposit, `D` for a withdrawal.
     pub fn code(self) -> &'static str {
         match self {
@@ -58,10 +86,12 @@ impl Jenis {
     }
 }
 
-/// One committed deposit or withdrawal.
+/// One customer leg of a committed transaction (a deposit, a withdrawal, one side of a
+/// transfer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MutasiEvent {
     pub event_id: Uuid,
+    pub transaksi_id: Uuid,
     pub no_rekening: NoRekening,
     pub jenis: Jenis,
     pub nominal: Decimal,
@@ -69,6 +99,9 @@ pub struct MutasiEvent {
     pub urutan_rekening: i64,
     pub tanggal_transaksi: DateTime<Utc>,
     pub traceparent: Option<Traceparent>,
+    pub no_rekening_lawan: Option<NoRekening>,
+    pub keterangan: Option<String>,
+    pub referensi: Option<String>,
 }
 
 impl MutasiEvent {
@@ -77,6 +110,7 @@ impl MutasiEvent {
         let mut fields = vec![
             ("v", VERSION.to_owned()),
             ("event_id", self.event_id.to_string()),
+            ("transaksi_id", self.transaksi_id.to_string()),
             ("no_rekening", self.no_rekening.to_string()),
             ("jenis_transaksi", self.jenis.code().to_owned()),
             ("nominal", self.nominal.to_string()),
@@ -91,6 +125,15 @@ impl MutasiEvent {
         if let Some(traceparent) = &self.traceparent {
             fields.push(("traceparent", traceparent.to_string()));
         }
+        if let Some(lawan) = &self.no_rekening_lawan {
+            fields.push(("no_rekening_lawan", lawan.to_string()));
+        }
+        if let Some(keterangan) = &self.keterangan {
+            fields.push(("keterangan", keterangan.clone()));
+        }
+        if let Some(referensi) = &self.referensi {
+            fields.push(("referensi", referensi.clone()));
+        }
         fields
     }
 
@@ -104,11 +147,17 @@ impl MutasiEvent {
                 .ok_or_else(|| format!("field {name} missing"))
         };
         let version = get("v")?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(format!("unknown format version {version:?}"));
         }
         let event_id =
             Uuid::parse_str(get("event_id")?).map_err(|_| "event_id is not a UUID".to_owned())?;
+        let transaksi_id = if version == VERSION_1 {
+            event_id
+        } else {
+            Uuid::parse_str(get("transaksi_id")?)
+                .map_err(|_| "transaksi_id is not a UUID".to_owned())?
+        };
         let no_rekening = NoRekening::parse(get("no_rekening")?)
             .map_err(|_| "no_rekening is not a well-formed account number".to_owned())?;
         let jenis = Jenis::from_code(get("jenis_transaksi")?)
@@ -130,8 +179,10 @@ impl MutasiEvent {
         let traceparent = fields
             .get("traceparent")
             .and_then(|t| Traceparent::parse(t));
+        let transfer = TransferFields::parse(fields, version)?;
         Ok(MutasiEvent {
             event_id,
+            transaksi_id,
             no_rekening,
             jenis,
             nominal,
@@ -139,8 +190,58 @@ impl MutasiEvent {
             urutan_rekening,
             tanggal_transaksi,
             traceparent,
+            no_rekening_lawan: transfer.no_rekening_lawan,
+            keterangan: transfer.keterangan,
+            referensi: transfer.referensi,
         })
     }
+}
+
+/// The optional fields of a transfer's leg (format 2 only).
+struct TransferFields {
+    no_rekening_lawan: Option<NoRekening>,
+    keterangan: Option<String>,
+    referensi: Option<String>,
+}
+
+impl TransferFields {
+    fn parse(fields: &HashMap<String, String>, version: &str) -> Result<Self, String> {
+        if version == VERSION_1 {
+            return Ok(TransferFields {
+                no_rekening_lawan: None,
+                keterangan: None,
+                referensi: None,
+            });
+        }
+        let no_rekening_lawan = fields
+            .get("no_rekening_lawan")
+            .map(|text| {
+                NoRekening::parse(text)
+                    .map_err(|_| "no_rekening_lawan is not a well-formed account number".to_owned())
+            })
+            .transpose()?;
+        let text = |name: &str, max: usize| -> Result<Option<String>, String> {
+            match fields.get(name) {
+                None => Ok(None),
+                Some(value) if is_free_text(value, max) => Ok(Some(value.clone())),
+                Some(_) => Err(format!(
+                    "{name} is not 1 to {max} characters without control characters"
+                )),
+            }
+        };
+        Ok(TransferFields {
+            no_rekening_lawan,
+            keterangan: text("keterangan", MAX_KETERANGAN_CHARS)?,
+            referensi: text("referensi", MAX_REFERENSI_CHARS)?,
+        })
+    }
+}
+
+/// 1 to `max` characters, none of them a control character: the rule for `keterangan` and
+/// `referensi`, on the way in (transaksi) and out (the stream).
+pub fn is_free_text(value: &str, max: usize) -> bool {
+    let count = value.chars().count();
+    (1..=max).contains(&count) && !value.chars().any(char::is_control)
 }
 
 fn rupiah(text: &str, field: &str) -> Result<Decimal, String> {
@@ -161,8 +262,10 @@ mod tests {
     use super::*;
 
     fn sample() -> MutasiEvent {
+        let event_id = Uuid::now_v7();
         MutasiEvent {
-            event_id: Uuid::now_v7(),
+            event_id,
+            transaksi_id: event_id,
             no_rekening: "1234567897".parse().expect("well formed"),
             jenis: Jenis::Tarik,
             nominal: Decimal::new(1025, 2),
@@ -174,6 +277,19 @@ mod tests {
             traceparent: Traceparent::parse(
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             ),
+            no_rekening_lawan: None,
+            keterangan: None,
+            referensi: None,
+        }
+    }
+
+    fn transfer_leg() -> MutasiEvent {
+        MutasiEvent {
+            event_id: Uuid::now_v7(),
+            no_rekening_lawan: Some("2345678904".parse().expect("well formed")),
+            keterangan: Some("bayar kos, Desember".into()),
+            referensi: Some("INV-2026-001".into()),
+            ..sample()
         }
     }
 
@@ -195,12 +311,41 @@ mod tests {
             MutasiEvent::parse(&as_map(&without_trace)),
             Ok(without_trace)
         );
+        let leg = transfer_leg();
+        assert_eq!(MutasiEvent::parse(&as_map(&leg)), Ok(leg));
+    }
+
+    /// An entry written before transfers: no `transaksi_id`, version 1. Its event id is its
+    /// transaction id.
+    #[test]
+    fn format_1_is_still_read() {
+        let mut map = as_map(&sample());
+        map.remove("transaksi_id");
+        map.insert("v".into(), "1".into());
+        // Fields format 1 never had are ignored there, as any unknown field was.
+        map.insert("keterangan".into(), "\u{7}".into());
+        let event = MutasiEvent::parse(&map).expect("format 1 parses");
+        assert_eq!(event.transaksi_id, event.event_id);
+        assert_eq!(event.keterangan, None);
+        assert_eq!(event, sample_with_id(event.event_id));
+    }
+
+    fn sample_with_id(id: Uuid) -> MutasiEvent {
+        MutasiEvent {
+            event_id: id,
+            transaksi_id: id,
+            ..sample()
+        }
     }
 
     #[test]
     fn poison_is_named() {
-        let cases: [(&str, Option<&str>, &str); 12] = [
-            ("v", Some("2"), "version"),
+        let cases: [(&str, Option<&str>, &str); 16] = [
+            ("v", Some("3"), "version"),
+            ("transaksi_id", None, "field transaksi_id missing"),
+            ("transaksi_id", Some("x"), "transaksi_id"),
+            ("no_rekening_lawan", Some("1234567898"), "no_rekening_lawan"),
+            ("keterangan", Some(""), "keterangan"),
             ("v", None, "field v missing"),
             ("event_id", Some("not-a-uuid"), "event_id"),
             ("no_rekening", Some("1234567898"), "no_rekening"),
@@ -214,7 +359,7 @@ mod tests {
             ("tanggal_transaksi", Some("yesterday"), "tanggal_transaksi"),
         ];
         for (field, value, reason) in cases {
-            let mut map = as_map(&sample());
+            let mut map = as_map(&transfer_leg());
             match value {
                 Some(v) => map.insert(field.to_owned(), v.to_owned()),
                 None => map.remove(field),

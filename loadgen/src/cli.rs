@@ -68,9 +68,16 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Target::Spread)]
     pub target: Target,
 
-    /// Share of withdrawals (/tarik) in percent; the rest are deposits (/tabung).
+    /// Share of withdrawals (/tarik) in percent among the operations that are not transfers;
+    /// the rest are deposits (/tabung).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub tarik_percent: u8,
+
+    /// Share of transfers (/transfer) in percent, each from the drawn account to another
+    /// account of the run drawn uniformly (needs at least 2 accounts; with `--target hot`,
+    /// from the hot account). 100: transfers only.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub transfer_percent: u8,
 
     /// HTTP/1.1 keep-alive connections to transaksi (the pool, in open loop).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -22,13 +22,14 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use rust_decimal::Decimal;
 use tokio::time::Instant;
 
 use crate::cli::Target;
 use crate::conn::{Connection, Endpoint, Outcome};
 use crate::latency;
 use crate::ledger::{Ledger, Posted};
-use crate::ops::{self, Answer, Op};
+use crate::ops::{self, Answer, Jenis, Op};
 use crate::schedule::Schedule;
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -66,7 +67,7 @@ pub struct Plan {
     pub stop: Stop,
     pub connections: u32,
     pub target: Target,
-    pub tarik_percent: u8,
+    pub mix: ops::Mix,
     /// `Some(prefix)`: every posting carries the Idempotency-Key `prefix-connection-seq`.
     pub idempotency_prefix: Option<String>,
 }
@@ -79,6 +80,8 @@ pub struct Counts {
     /// Answers by HTTP status.
     pub status: BTreeMap<u16, u64>,
     pub posted: u64,
+    /// `posted` by operation (`tabung`, `tarik`, `transfer`).
+    pub posted_by_jenis: BTreeMap<&'static str, u64>,
     pub refused: u64,
     /// 4xx other than a refused withdrawal.
     pub rejected: u64,
@@ -96,6 +99,9 @@ impl Counts {
             *self.status.entry(*status).or_default() += n;
         }
         self.posted += other.posted;
+        for (jenis, n) in &other.posted_by_jenis {
+            *self.posted_by_jenis.entry(jenis).or_default() += n;
+        }
         self.refused += other.refused;
         self.rejected += other.rejected;
         self.server_errors += other.server_errors;
@@ -231,13 +237,17 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
             other => other,
         };
 
-        let op = ops::draw(&mut rng, plan.target, account_count, plan.tarik_percent);
+        let op = ops::draw(&mut rng, plan.target, account_count, plan.mix);
         let account = &shared.accounts[op.account as usize];
+        let tujuan = op.tujuan.map(|t| &shared.accounts[t as usize]);
         let key = plan.idempotency_prefix.as_ref().and_then(|prefix| {
             sequence += 1;
             HeaderValue::from_str(&format!("{prefix}-{id}-{sequence}")).ok()
         });
-        let request = posting_request(&shared.endpoint, account, op, key);
+        let request = match tujuan {
+            Some(tujuan) => transfer_request(&shared.endpoint, account, tujuan, op, key),
+            None => posting_request(&shared.endpoint, account, op, key),
+        };
 
         let sent_at = Instant::now();
         let outcome = connection.send(request).await;
@@ -251,7 +261,7 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
                 latency::record(service_time, answered_at - sent_at);
             }
         }
-        let sent = result.tally(measured, account, op, outcome);
+        let sent = result.tally(measured, (account, tujuan), op, outcome);
         if !sent && matches!(plan.mode, Mode::Closed) {
             // No server to talk to: do not spin (open loop is paced by its schedule).
             tokio::time::sleep(NOT_SENT_PAUSE).await;
@@ -296,7 +306,13 @@ fn next_operation(shared: &Shared) -> Option<Option<Instant>> {
 impl TaskResult {
     /// Counts one operation's outcome in its phase (`measured` or the warm-up) and in the
     /// ledger; false when the request was not sent at all.
-    fn tally(&mut self, measured: bool, account: &Driven, op: Op, outcome: Outcome) -> bool {
+    fn tally(
+        &mut self,
+        measured: bool,
+        (account, tujuan): (&Driven, Option<&Driven>),
+        op: Op,
+        outcome: Outcome,
+    ) -> bool {
         let counts = if measured {
             &mut self.measured
         } else {
@@ -312,7 +328,9 @@ impl TaskResult {
             }
             Outcome::Unknown(error) => {
                 counts.transport_errors += 1;
-                self.ledger.unknown.push(op.account);
+                self.ledger
+                    .unknown
+                    .extend([op.account].into_iter().chain(op.tujuan));
                 keep(&mut self.error_samples, || {
                     format!("outcome unknown: {error:#}")
                 });
@@ -320,32 +338,31 @@ impl TaskResult {
             }
         };
         *counts.status.entry(status.as_u16()).or_default() += 1;
-        match ops::classify(&account.no_rekening, op, status, &body) {
-            Answer::Posted { saldo } => {
+        let tujuan_no = tujuan.map(|t| t.no_rekening.as_str());
+        match ops::classify(&account.no_rekening, tujuan_no, op, status, &body) {
+            Answer::Posted { saldo, biaya } => {
                 counts.posted += 1;
-                self.ledger.posted.push(Posted {
-                    account: op.account,
-                    jenis: op.jenis,
-                    nominal: op.nominal(),
-                    saldo,
-                });
+                *counts.posted_by_jenis.entry(op.label()).or_default() += 1;
+                self.ledger.posted.extend(posted(op, saldo, biaya));
             }
             Answer::Refused => counts.refused += 1,
             Answer::Rejected => {
                 counts.rejected += 1;
                 keep(&mut self.error_samples, || {
-                    format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
+                    format!("{} answered {status}: {}", op.path(), lossy(&body))
                 });
             }
             Answer::ServerError => {
                 counts.server_errors += 1;
                 keep(&mut self.error_samples, || {
-                    format!("{} answered {status}: {}", op.jenis.path(), lossy(&body))
+                    format!("{} answered {status}: {}", op.path(), lossy(&body))
                 });
             }
             Answer::Garbled => {
                 counts.garbled += 1;
-                self.ledger.unknown.push(op.account);
+                self.ledger
+                    .unknown
+                    .extend([op.account].into_iter().chain(op.tujuan));
                 keep(&mut self.error_samples, || {
                     format!("unexpected 200 answer to {op:?}: {}", lossy(&body))
                 });
@@ -375,6 +392,42 @@ pub fn posting_request(
     if let Some(key) = idempotency_key {
         headers.insert(IDEMPOTENCY_KEY.clone(), key);
     }
+    request
+}
+
+/// What a posted operation did to each account: its own side (a transfer's source paid the
+/// amount and the fee), and a transfer's destination (credited the amount, its saldo unseen).
+fn posted(op: Op, saldo: Decimal, biaya: Decimal) -> impl Iterator<Item = Posted> {
+    let own = Posted {
+        account: op.account,
+        jenis: op.jenis,
+        nominal: op.nominal() + biaya,
+        saldo: Some(saldo),
+    };
+    let destination = op.tujuan.map(|tujuan| Posted {
+        account: tujuan,
+        jenis: Jenis::Tabung,
+        nominal: op.nominal(),
+        saldo: None,
+    });
+    std::iter::once(own).chain(destination)
+}
+
+/// A ready `/transfer` request from `account` to `tujuan`.
+pub fn transfer_request(
+    endpoint: &Endpoint,
+    account: &Driven,
+    tujuan: &Driven,
+    op: Op,
+    idempotency_key: Option<HeaderValue>,
+) -> Request<Full<Bytes>> {
+    let mut request = posting_request(endpoint, account, op, idempotency_key);
+    *request.body_mut() = Full::new(ops::transfer_body(
+        &account.no_rekening,
+        &tujuan.no_rekening,
+        op.nominal_cents,
+    ));
+    *request.uri_mut() = Uri::from_static("/transfer");
     request
 }
 

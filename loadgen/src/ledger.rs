@@ -1,11 +1,14 @@
 //! What the client saw, per account, and the money check: each account's balance at the end
-//! must be its start balance plus the deposits minus the withdrawals that were answered 200.
+//! must be its start balance plus the deposits minus the withdrawals that were answered 200,
+//! minus what its transfers out cost it (amount and fee, as answered), plus its transfers in.
 
 use rust_decimal::Decimal;
 
 use crate::ops::Jenis;
 
-/// One operation answered 200, with the balance the answer gave.
+/// One account's side of an operation answered 200: a deposit or withdrawal with the balance
+/// the answer gave; a transfer's source (`Tarik`, amount + fee, the answered balance) or its
+/// destination (`Tabung`, the amount, a balance the client never sees: `None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Posted {
     /// Index into the run's account list.
@@ -13,7 +16,7 @@ pub struct Posted {
     pub jenis: Jenis,
     pub nominal: Decimal,
     /// The balance right after the operation, as answered.
-    pub saldo: Decimal,
+    pub saldo: Option<Decimal>,
 }
 
 /// Everything the client saw happen to the accounts, gathered from all tasks.
@@ -134,7 +137,7 @@ mod tests {
             account,
             jenis,
             nominal: d(cents),
-            saldo: Decimal::ZERO,
+            saldo: Some(Decimal::ZERO),
         }
     }
 

@@ -17,7 +17,8 @@
 //!    every credential in transaksi's cache, so the load measures postings, not argon2.
 //! 3. **Funding**: every account below `--funding` gets one deposit up to it.
 //! 4. **Load**: `--connections` HTTP/1.1 keep-alive connections (hyper, one task each) post
-//!    deposits and withdrawals (`--tarik-percent`) of 1.00 to 1000.00, on one account
+//!    transfers to another account of the run (`--transfer-percent`), withdrawals
+//!    (`--tarik-percent` of the rest) and deposits of 1.00 to 1000.00, on one account
 //!    (`hot`) or spread uniformly. Closed loop by default; open loop with `--rate`, where
 //!    latency counts from each operation's intended start (no coordinated omission) and the
 //!    service time is reported as well. `--warmup-secs` of unmeasured load come first, then
@@ -25,11 +26,13 @@
 //!    the measured phase a probe deposits 0.01 into its account every ~100 ms and polls
 //!    mutasi every millisecond for the new line: the commit-to-statement delay.
 //! 5. **Money check**: every balance is read again; each must equal its start snapshot plus
-//!    the deposits minus the withdrawals answered 200. An operation without a complete
+//!    the deposits minus the withdrawals answered 200, minus each transfer out's amount and
+//!    fee (`biaya`, as answered), plus each transfer in. An operation without a complete
 //!    answer makes the check inconclusive, which fails it.
 //! 6. **Statement check** (unless `--statement-timeout-secs 0`): for each account with posted
 //!    operations, mutasi's newest lines must be exactly those operations (kind, amount and
-//!    the saldo answered), the line before them must carry the start balance, and each
+//!    the saldo answered; a transfer in by kind and amount: its saldo is never answered to
+//!    the client), the line before them must carry the start balance, and each
 //!    line's saldo must follow from the one before. Statements are re-read until they match
 //!    or mutasi had `--statement-timeout-secs` after the load to catch up.
 //!
@@ -40,7 +43,8 @@
 //! | `label`, `mode` (`closed`/`open`), `target`, `accounts`, `connections` | the run |
 //! | `rate_asked`, `rate_achieved`, `ops_missed` | open loop (else `null`): operations/s asked and sent, scheduled operations never sent |
 //! | `duration_s` | the measured phase (with `--total-ops`: the whole load) |
-//! | `ops_ok`, `ops_refused`, `throughput_ops_s` | measured phase: 200 answers, refused withdrawals, (ok + refused) / `duration_s` |
+//! | `ops_ok`, `ops_refused`, `throughput_ops_s` | measured phase: 200 answers, refused withdrawals and transfers, (ok + refused) / `duration_s` |
+//! | `ops_ok_by_jenis`, `throughput_by_jenis_ops_s` | measured phase: 200 answers by operation (`tabung`, `tarik`, `transfer`), and each per second |
 //! | `status_counts` (`{"200": n, …}`), `transport_errors` | measured phase; `warmup` holds the same for the warm-up |
 //! | `latency_ms`, `service_time_ms` | `{p50, p90, p99, p999, max}`; open loop: from the intended start, and from the actual send (`service_time_ms` is `null` in closed loop) |
 //! | `money_ok`, `expected_total`, `actual_total` (exact decimal strings; `actual_total` is `null` when the balances could not be read), `money_mismatched_accounts`, `money_inconclusive_accounts` | the money check |
@@ -86,7 +90,7 @@ use tokio::time::Instant;
 use crate::api::{Account, Api};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::conn::Endpoint;
-use crate::driver::{Driven, LoadResult, Mode, Plan, Stop};
+use crate::driver::{Counts, Driven, LoadResult, Mode, Plan, Stop};
 use crate::latency::{DelayPercentiles, Percentiles};
 use crate::ledger::{Ledger, MoneyCheck};
 use crate::probe::{Probe, ProbeResult};
@@ -326,7 +330,10 @@ fn plan(args: &RunArgs, stamp: u64) -> Plan {
         },
         connections: args.connections,
         target: args.target,
-        tarik_percent: args.tarik_percent,
+        mix: crate::ops::Mix {
+            transfer_percent: args.transfer_percent,
+            tarik_percent: args.tarik_percent,
+        },
         idempotency_prefix: args.idempotency_keys.then(|| format!("loadgen-{stamp}")),
     }
 }
@@ -386,9 +393,11 @@ fn describe(args: &RunArgs) -> String {
         ),
     };
     format!(
-        "load: {loop_kind}, {} connections, target {}, {}% withdrawals, {length} ...",
+        "load: {loop_kind}, {} connections, target {}, {}% transfers, {}% of the rest \
+         withdrawals, {length} ...",
         args.connections,
         args.target.name(),
+        args.transfer_percent,
         args.tarik_percent
     )
 }
@@ -420,6 +429,8 @@ fn summarize(
         ops_ok: measured.posted,
         ops_refused: measured.refused,
         throughput_ops_s: report::throughput(measured.posted + measured.refused, duration_s),
+        ops_ok_by_jenis: by_jenis(measured, |n| n),
+        throughput_by_jenis_ops_s: by_jenis(measured, |n| report::throughput(n, duration_s)),
         status_counts: report::status_counts(&measured.status),
         transport_errors: measured.transport_errors,
         latency_ms: Percentiles::of(&load.latency),
@@ -455,6 +466,15 @@ fn summarize(
         ok: failures.is_empty(),
         failures,
     }
+}
+
+/// Each kind's committed operations of a phase, mapped by `f`.
+fn by_jenis<T>(counts: &Counts, f: impl Fn(u64) -> T) -> std::collections::BTreeMap<String, T> {
+    counts
+        .posted_by_jenis
+        .iter()
+        .map(|(jenis, n)| (jenis.to_string(), f(*n)))
+        .collect()
 }
 
 /// Why the run fails: the money check, the statement check, and any answer that should not

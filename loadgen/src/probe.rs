@@ -120,6 +120,7 @@ impl Prober {
             account: self.probe.index,
             jenis: Jenis::Tabung,
             nominal_cents: PROBE_NOMINAL_CENTS,
+            tujuan: None,
         }
     }
 
@@ -131,8 +132,8 @@ impl Prober {
         let result = &mut self.result;
         let saldo = match self.transaksi.send(request).await {
             Outcome::Answered { status, body } => {
-                match ops::classify(&probe.account.no_rekening, op, status, &body) {
-                    Answer::Posted { saldo } => saldo,
+                match ops::classify(&probe.account.no_rekening, None, op, status, &body) {
+                    Answer::Posted { saldo, .. } => saldo,
                     Answer::Garbled => {
                         result.ledger.unknown.push(probe.index);
                         error(result, format!("probe deposit: 200 {}", lossy(&body)));
@@ -159,7 +160,7 @@ impl Prober {
             account: probe.index,
             jenis: Jenis::Tabung,
             nominal: op.nominal(),
-            saldo,
+            saldo: Some(saldo),
         });
         Some(saldo)
     }

@@ -26,10 +26,14 @@ pub struct Summary {
     pub duration_s: f64,
     /// Measured phase: operations answered 200.
     pub ops_ok: u64,
-    /// Measured phase: withdrawals refused for lack of funds.
+    /// Measured phase: withdrawals and transfers refused for lack of funds.
     pub ops_refused: u64,
     /// (ops_ok + ops_refused) / duration_s.
     pub throughput_ops_s: f64,
+    /// Measured phase: `ops_ok` by operation (`tabung`, `tarik`, `transfer`).
+    pub ops_ok_by_jenis: BTreeMap<String, u64>,
+    /// `ops_ok_by_jenis` / duration_s: each kind's committed operations per second.
+    pub throughput_by_jenis_ops_s: BTreeMap<String, f64>,
     /// Measured phase: answers by HTTP status.
     pub status_counts: BTreeMap<String, u64>,
     /// Measured phase: operations without a complete answer.
@@ -135,6 +139,14 @@ impl Summary {
             "measured {:.1} s: {} ok, {} refused -> {:.1} ops/s",
             self.duration_s, self.ops_ok, self.ops_refused, self.throughput_ops_s
         );
+        if !self.throughput_by_jenis_ops_s.is_empty() {
+            let kinds: Vec<String> = self
+                .throughput_by_jenis_ops_s
+                .iter()
+                .map(|(jenis, rate)| format!("{jenis} {rate:.1} ops/s"))
+                .collect();
+            let _ = writeln!(out, "committed by kind: {}", kinds.join(", "));
+        }
         if let (Some(asked), Some(achieved)) = (self.rate_asked, self.rate_achieved) {
             let _ = writeln!(
                 out,
@@ -277,6 +289,11 @@ mod tests {
             ops_ok: 4900,
             ops_refused: 99,
             throughput_ops_s: throughput(4999, 10.0),
+            ops_ok_by_jenis: BTreeMap::from([("tabung".into(), 2900), ("transfer".into(), 2000)]),
+            throughput_by_jenis_ops_s: BTreeMap::from([
+                ("tabung".into(), 290.0),
+                ("transfer".into(), 200.0),
+            ]),
             status_counts: status_counts(&BTreeMap::from([(200, 4900), (400, 99)])),
             transport_errors: 0,
             latency_ms: Some(Percentiles {
@@ -325,6 +342,8 @@ mod tests {
             "ops_ok",
             "ops_refused",
             "throughput_ops_s",
+            "ops_ok_by_jenis",
+            "throughput_by_jenis_ops_s",
             "status_counts",
             "transport_errors",
             "latency_ms",

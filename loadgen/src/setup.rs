@@ -245,7 +245,7 @@ pub async fn fund(
                 account: i as u32,
                 jenis: Jenis::Tabung,
                 nominal,
-                saldo,
+                saldo: Some(saldo),
             })
         })
         .buffer_unordered(FUNDING_CONCURRENCY)

@@ -4,6 +4,8 @@
 //! must be exactly those operations (the same multiset of (jenis, nominal, saldo)), the line
 //! before them must carry the start balance (or, if there is none, the start balance must be
 //! 0), and every line's saldo must follow from the older line's saldo and its own amount.
+//! Transfers into the account are among them, matched by kind and amount only: the client
+//! never learns the destination's saldo (the saldo chain still checks those lines).
 
 use std::collections::HashMap;
 
@@ -38,12 +40,24 @@ impl Verdict {
 
 /// Checks `newest_first` (at least `expected.len() + 1` lines when the statement has that many)
 /// against the operations `expected` and the balance at the start snapshot.
+#[cfg(test)]
 pub fn check(start_saldo: Decimal, expected: &[Line], newest_first: &[Line]) -> Verdict {
-    let k = expected.len();
+    check_with_credits(start_saldo, expected, &[], newest_first)
+}
+
+/// [`check`], with `credits`: transfers into the account, (kind, amount) without a known
+/// saldo.
+pub fn check_with_credits(
+    start_saldo: Decimal,
+    expected: &[Line],
+    credits: &[(Jenis, Decimal)],
+    newest_first: &[Line],
+) -> Verdict {
+    let k = expected.len() + credits.len();
     let newest = &newest_first[..k.min(newest_first.len())];
     let mut problems = Vec::new();
 
-    let (found, extra) = matching(expected, newest);
+    let (found, extra) = matching(expected, credits, newest);
     if newest_first.len() < k {
         problems.push(format!(
             "{} of {k} lines in the statement",
@@ -95,17 +109,32 @@ pub fn check(start_saldo: Decimal, expected: &[Line], newest_first: &[Line]) -> 
     }
 }
 
-/// The multiset intersection of the `newest` lines with the `expected` operations: how many
-/// were found, and how many of the newest lines were not expected.
-fn matching(expected: &[Line], newest: &[Line]) -> (usize, usize) {
+/// The multiset intersection of the `newest` lines with the `expected` operations (exactly)
+/// and then with the `credits` (by kind and amount): how many were found, and how many of the
+/// newest lines were not expected.
+fn matching(expected: &[Line], credits: &[(Jenis, Decimal)], newest: &[Line]) -> (usize, usize) {
     let mut wanted: HashMap<Line, usize> = HashMap::with_capacity(expected.len());
     for line in expected {
         *wanted.entry(normalized(line)).or_default() += 1;
     }
+    let mut blind: HashMap<(Jenis, Decimal), usize> = HashMap::with_capacity(credits.len());
+    for (jenis, nominal) in credits {
+        *blind.entry((*jenis, nominal.normalize())).or_default() += 1;
+    }
     let mut found = 0;
-    let mut extra = 0;
+    let mut unmatched = Vec::new();
     for line in newest {
         match wanted.get_mut(&normalized(line)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                found += 1;
+            }
+            _ => unmatched.push(line),
+        }
+    }
+    let mut extra = 0;
+    for line in unmatched {
+        match blind.get_mut(&(line.jenis, line.nominal.normalize())) {
             Some(n) if *n > 0 => {
                 *n -= 1;
                 found += 1;
@@ -244,6 +273,25 @@ mod tests {
         }];
         let statement = [line(C, 5_00, 5_00)];
         assert!(check(Decimal::ZERO, &expected, &statement).ok());
+    }
+
+    #[test]
+    fn transfers_in_match_by_kind_and_amount() {
+        // Start 100.00; a withdrawal of 10.00 answered 90.00; a transfer of 5.00 came in.
+        let statement = vec![
+            line(C, 5_00, 95_00),
+            line(D, 10_00, 90_00),
+            line(C, 100_00, 100_00),
+        ];
+        let expected = vec![line(D, 10_00, 90_00)];
+        let credits = [(C, d(5_00))];
+        assert!(check_with_credits(d(100_00), &expected, &credits, &statement).ok());
+        let wrong_amount = [(C, d(5_01))];
+        let v = check_with_credits(d(100_00), &expected, &wrong_amount, &statement);
+        assert_eq!((v.found, v.ok()), (1, false));
+        // Without the credit, the line is one this run did not post.
+        let v = check(d(100_00), &expected, &statement);
+        assert!(!v.ok());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api};
 use crate::ledger::Ledger;
+use crate::ops::Jenis;
 use crate::statement::{self, Line, Verdict};
 
 /// mutasi's largest page.
@@ -45,19 +46,39 @@ impl StatementReport {
     }
 }
 
-/// The posted lines of each account, indexed like `accounts`.
-pub fn expected_lines(account_count: usize, ledger: &Ledger) -> Vec<Vec<Line>> {
-    let mut lines = vec![Vec::new(); account_count];
+/// The posted lines of each account, indexed like `accounts`: those with an answered saldo,
+/// and the transfers in (kind and amount).
+pub struct ExpectedLines {
+    pub lines: Vec<Line>,
+    pub credits: Vec<(Jenis, Decimal)>,
+}
+
+impl ExpectedLines {
+    fn len(&self) -> usize {
+        self.lines.len() + self.credits.len()
+    }
+}
+
+pub fn expected_lines(account_count: usize, ledger: &Ledger) -> Vec<ExpectedLines> {
+    let mut expected: Vec<ExpectedLines> = (0..account_count)
+        .map(|_| ExpectedLines {
+            lines: Vec::new(),
+            credits: Vec::new(),
+        })
+        .collect();
     for p in &ledger.posted {
-        if let Some(account) = lines.get_mut(p.account as usize) {
-            account.push(Line {
-                jenis: p.jenis,
-                nominal: p.nominal,
-                saldo: p.saldo,
-            });
+        if let Some(account) = expected.get_mut(p.account as usize) {
+            match p.saldo {
+                Some(saldo) => account.lines.push(Line {
+                    jenis: p.jenis,
+                    nominal: p.nominal,
+                    saldo,
+                }),
+                None => account.credits.push((p.jenis, p.nominal)),
+            }
         }
     }
-    lines
+    expected
 }
 
 pub async fn statements(
@@ -79,7 +100,7 @@ pub async fn statements(
         ..StatementReport::default()
     };
     let touched: Vec<usize> = (0..accounts.len())
-        .filter(|&i| !expected[i].is_empty() && !unknown[i])
+        .filter(|&i| expected[i].len() > 0 && !unknown[i])
         .collect();
     eprintln!(
         "statement check: {} accounts, {} lines ...",
@@ -131,12 +152,14 @@ async fn check_until(
     api: &Api,
     account: &Account,
     start: Decimal,
-    expected: &[Line],
+    expected: &ExpectedLines,
     deadline: Instant,
 ) -> Verdict {
     loop {
         let verdict = match newest_lines(api, account, expected.len() + 1).await {
-            Ok(lines) => statement::check(start, expected, &lines),
+            Ok(lines) => {
+                statement::check_with_credits(start, &expected.lines, &expected.credits, &lines)
+            }
             Err(error) => Verdict {
                 expected: expected.len(),
                 found: 0,

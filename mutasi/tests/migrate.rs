@@ -1,6 +1,7 @@
-//! `mutasi migrate` against a real PostgreSQL: the statement table, its unique event id (what
-//! makes redelivery harmless) and the unique (account, transaction number) index that serves
-//! "one account, newest first".
+//! `mutasi migrate` against a real PostgreSQL: the statement table, its unique (transaction,
+//! account) (what makes redelivery harmless, whichever event format carried it) and the unique
+//! (account, transaction number) index that serves "one account, newest first"; lines stored
+//! before transfers existed keep their event id as their transaction id.
 
 use std::time::Duration;
 
@@ -42,9 +43,9 @@ async fn migrate_creates_the_statement_table_and_is_repeatable() {
         .await
         .expect("connect");
     let event_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-    let insert = "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
-                  VALUES ($1::uuid, now(), '1234567897', 'C', 10.50, 10.50, 1)
-                  ON CONFLICT (event_id) DO NOTHING";
+    let insert = "INSERT INTO mutasi (event_id, transaksi_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+                  VALUES ($1::uuid, $1::uuid, now(), '1234567897', 'C', 10.50, 10.50, 1)
+                  ON CONFLICT (transaksi_id, no_rekening) DO NOTHING";
     let first = sqlx::query(insert)
         .bind(event_id)
         .execute(&pool)
@@ -61,15 +62,15 @@ async fn migrate_creates_the_statement_table_and_is_repeatable() {
         "a redelivered event adds nothing"
     );
     let bad = sqlx::query(
-        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
-         VALUES (gen_random_uuid(), now(), '1234567897', 'X', 1, 1, 2)",
+        "INSERT INTO mutasi (event_id, transaksi_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+         VALUES (gen_random_uuid(), gen_random_uuid(), now(), '1234567897', 'X', 1, 1, 2)",
     )
     .execute(&pool)
     .await;
     assert!(bad.is_err(), "jenis_transaksi is C or D");
     let same_number = sqlx::query(
-        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
-         VALUES (gen_random_uuid(), now(), '1234567897', 'C', 1, 11.50, 1)",
+        "INSERT INTO mutasi (event_id, transaksi_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+         VALUES (gen_random_uuid(), gen_random_uuid(), now(), '1234567897', 'C', 1, 11.50, 1)",
     )
     .execute(&pool)
     .await;
@@ -84,6 +85,86 @@ async fn migrate_creates_the_statement_table_and_is_repeatable() {
     .await
     .expect("index query");
     assert_eq!(index, 1);
+}
+
+/// Lines stored through the schema before transfers become lines of their transaction (the
+/// event id was the transaction id); an event of the same transaction and account, in any
+/// format, adds nothing; the other party of a transfer gets its own line.
+#[tokio::test]
+async fn lines_stored_before_transfers_keep_exactly_once() {
+    let db_name = postgres::server().create_database("mutasi_test").await;
+    let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
+        .await
+        .expect("connect");
+    mutasi::datastore::MIGRATOR
+        .run_to(20261121000002, &pool)
+        .await
+        .expect("the schema before transfers");
+    let old_event = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO mutasi (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+         VALUES ($1, now(), '1234567897', 'C', 10.50, 10.50, 1)",
+    )
+    .bind(old_event)
+    .execute(&pool)
+    .await
+    .expect("an old line");
+    let output = tokio::time::timeout(PROCESS_TIMEOUT, mutasi(&db_name).output())
+        .await
+        .expect("exits in time")
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let datastore = mutasi::datastore::Datastore::new(pool.clone());
+    let fields = |v: &str, event_id: uuid::Uuid, no: &str, urutan: &str| {
+        let mut map: std::collections::HashMap<String, String> = [
+            ("v", v),
+            ("no_rekening", no),
+            ("jenis_transaksi", "C"),
+            ("nominal", "10.50"),
+            ("saldo", "10.50"),
+            ("urutan_rekening", urutan),
+            ("tanggal_transaksi", "2026-11-21T08:00:00.123456Z"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        map.insert("event_id".into(), event_id.to_string());
+        if v == "2" {
+            map.insert("transaksi_id".into(), old_event.to_string());
+        }
+        bukubesar_common::event::MutasiEvent::parse(&map).expect("a valid event")
+    };
+    // The old event again (format 1), and republished after the upgrade (format 2).
+    let again = fields("1", old_event, "1234567897", "1");
+    let republished = fields("2", old_event, "1234567897", "1");
+    assert_eq!(
+        datastore
+            .insert_events(&[&again, &republished])
+            .await
+            .expect("insert"),
+        0,
+        "the line exists once"
+    );
+    // The same transaction on another account (a transfer's other party) is a new line.
+    let other_party = fields("2", uuid::Uuid::now_v7(), "2345678904", "1");
+    assert_eq!(
+        datastore
+            .insert_events(&[&other_party])
+            .await
+            .expect("insert"),
+        1
+    );
+    let (lines, linked): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE transaksi_id = $1) FROM mutasi")
+            .bind(old_event)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!((lines, linked), (2, 2));
 }
 
 #[tokio::test]

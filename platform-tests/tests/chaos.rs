@@ -1,16 +1,22 @@
-//! The bank invariant under faults (Jepsen's "bank" workload, on one machine, with the real
-//! binaries). Concurrent clients register customers and post deposits and withdrawals, each
-//! posting with its own `Idempotency-Key`, while faults are injected one after another:
-//! kill -9 and restart transaksi, kill -9 and restart mutasi, crash and restart PostgreSQL
-//! (immediate stop: crash recovery on start), stop and start Redis, kill -9 and start Redis.
-//! A client retries an ambiguous outcome (timeout, connection error, 5xx) with the same key
-//! until it gets a definite answer.
+//! The bank invariant under faults: Jepsen's "bank" workload, on one machine, with the real
+//! binaries. A fixed set of accounts is registered and funded; then concurrent clients
+//! transfer random amounts between random pairs of them, each transfer with its own
+//! `Idempotency-Key`, while a reader takes snapshot reads of all their balances (one
+//! statement: one snapshot) and faults are injected one after another: kill -9 and restart
+//! transaksi, kill -9 and restart mutasi, crash and restart PostgreSQL (immediate stop: crash
+//! recovery on start), stop and start Redis, kill -9 and start Redis. A client retries an
+//! ambiguous outcome (timeout, connection error, 5xx) with the same key until it gets a
+//! definite answer.
 //!
-//! Afterwards: every acknowledged posting is in the journal exactly once and nothing else is;
-//! every answered saldo is the journal's; no balance was ever negative; each account's saldo is
-//! its acknowledged deposits minus its acknowledged withdrawals; after mutasi drains, every
-//! journal row is in the statement exactly once with the same amount and running saldo. The
-//! counts are printed. `BUKUBESAR_CHAOS_SECS` sets the workload's length (default 40, at least 30).
+//! During the run: every snapshot's total across the accounts is the funded total, and no
+//! balance in it is negative. Afterwards: every acknowledged transfer is in the journal exactly
+//! once (its two legs, debits equal credits) and nothing else is; every answered saldo is the
+//! journal's; each account's saldo is its funding plus its acknowledged transfers in minus its
+//! acknowledged transfers out; the trial balance is zero; after mutasi drains, every
+//! acknowledged transfer is exactly once on both parties' statements (D for the source, C for
+//! the destination, same transaction id) and every journal leg exactly once in the statement.
+//! The counts are printed. `BUKUBESAR_CHAOS_SECS` sets the workload's length (default 40, at
+//! least 30).
 //!
 //! Both binaries are the workspace's own, from the target directory this test was built into
 //! (`cargo test --workspace`, the README's test command, builds both).
@@ -32,8 +38,12 @@ use uuid::Uuid;
 const CLIENTS: usize = 8;
 /// Shortest workload: five kinds of fault, one every 1.5-3.5 s, each recovered before the next.
 const MIN_WORKLOAD_SECS: u64 = 30;
-/// Accounts each client registers before the faults start (more are registered during them).
-const ACCOUNTS_PER_CLIENT: usize = 2;
+/// The bank's fixed set of accounts, all transferring among themselves.
+const ACCOUNTS: usize = 8;
+/// What each account is funded with before the faults start.
+const FUNDING: &str = "1000.00";
+/// The PIN of every account of the workload.
+const PIN: &str = "135790";
 /// Longest wait for one request's answer before it counts as ambiguous.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a client keeps retrying one operation: far beyond any single fault's outage.
@@ -136,15 +146,18 @@ struct Counts {
     registrations: AtomicU64,
     retries: AtomicU64,
     ambiguous_resolved: AtomicU64,
+    snapshots: AtomicU64,
+    snapshots_failed: AtomicU64,
 }
 
-/// A posting the client saw succeed.
+/// A transfer the client saw succeed.
 #[derive(Clone, Debug)]
 struct Acked {
-    no_rekening: String,
+    asal: String,
+    tujuan: String,
     id: Uuid,
-    deposit: bool,
     nominal: Decimal,
+    /// The source's saldo right after it, as answered.
     saldo: Decimal,
 }
 
@@ -219,41 +232,58 @@ async fn register(
     }
 }
 
-/// One client: registers its accounts, then posts until `deadline`, registering one more
-/// account now and then. Returns the acknowledged postings.
+/// Registers and funds the bank's accounts (before any fault); returns their numbers.
+async fn open_accounts(transaksi: &str, pool: &sqlx::PgPool, counts: &Counts) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let mut accounts = Vec::new();
+    for _ in 0..ACCOUNTS {
+        let no = register(&http, transaksi, pool, counts, PIN).await;
+        let body = format!("{{\"no_rekening\":\"{no}\",\"nominal\":{FUNDING}}}");
+        let key = Uuid::new_v4().to_string();
+        let Answer::Definite(status, reply) = resolve(counts, "tabung", || {
+            http.post(format!("{transaksi}/tabung"))
+                .header("Authorization", basic(&no, PIN))
+                .header("Idempotency-Key", &key)
+                .header("Content-Type", "application/json")
+                .body(body.clone())
+        })
+        .await;
+        assert_eq!(status, 200, "funding: {reply}");
+        accounts.push(no);
+    }
+    accounts
+}
+
+/// One client: transfers random amounts between random pairs of the accounts until
+/// `deadline`. Returns the acknowledged transfers.
 async fn client(
     number: usize,
     transaksi: String,
-    pool: sqlx::PgPool,
+    accounts: Arc<Vec<String>>,
     counts: Arc<Counts>,
     deadline: Instant,
 ) -> Vec<Acked> {
     let http = reqwest::Client::new();
-    let pin = format!("{:06}", 100_000 + number);
-    let mut accounts = Vec::new();
-    for _ in 0..ACCOUNTS_PER_CLIENT {
-        accounts.push(register(&http, &transaksi, &pool, &counts, &pin).await);
-    }
     let mut acked = Vec::new();
     let mut round: u64 = number as u64;
     while Instant::now() < deadline {
         round = round
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        if round.is_multiple_of(97) {
-            accounts.push(register(&http, &transaksi, &pool, &counts, &pin).await);
-        }
-        let no = accounts[(round >> 33) as usize % accounts.len()].clone();
-        let deposit = (round >> 20) % 5 < 3;
-        let nominal = Decimal::new(((round >> 40) % 50_000 + 1) as i64, 2);
+        let from = (round >> 33) as usize % accounts.len();
+        // Never the source itself.
+        let to = (from + 1 + (round >> 13) as usize % (accounts.len() - 1)) % accounts.len();
+        let (asal, tujuan) = (accounts[from].clone(), accounts[to].clone());
+        let nominal = Decimal::new(((round >> 40) % 30_000 + 1) as i64, 2);
         let key = Uuid::new_v4().to_string();
-        let path = if deposit { "tabung" } else { "tarik" };
         // The amount as an exact JSON number (not through a float).
-        let body = format!("{{\"no_rekening\":\"{no}\",\"nominal\":{nominal}}}");
-        let authorization = basic(&no, &pin);
+        let body = format!(
+            "{{\"no_rekening_asal\":\"{asal}\",\"no_rekening_tujuan\":\"{tujuan}\",\"nominal\":{nominal}}}"
+        );
+        let authorization = basic(&asal, PIN);
         counts.operations.fetch_add(1, Ordering::Relaxed);
-        let Answer::Definite(status, reply) = resolve(&counts, path, || {
-            http.post(format!("{transaksi}/{path}"))
+        let Answer::Definite(status, reply) = resolve(&counts, "transfer", || {
+            http.post(format!("{transaksi}/transfer"))
                 .header("Authorization", &authorization)
                 .header("Idempotency-Key", &key)
                 .header("Content-Type", "application/json")
@@ -270,23 +300,64 @@ async fn client(
                         .unwrap_or_else(|e| panic!("{field}: {e}: {reply}"))
                 };
                 acked.push(Acked {
-                    no_rekening: no,
+                    asal,
+                    tujuan,
                     id: reply["id"]
                         .as_str()
                         .and_then(|s| s.parse().ok())
                         .expect("id"),
-                    deposit,
                     nominal: decimal("nominal"),
                     saldo: decimal("saldo"),
                 });
             }
-            400 if !deposit && reply["remark"] == "saldo tidak cukup" => {
+            400 if reply["remark"] == "saldo tidak cukup" => {
                 counts.refused.fetch_add(1, Ordering::Relaxed);
             }
-            other => panic!("{path} answered {other}: {reply}"),
+            other => panic!("transfer answered {other}: {reply}"),
         }
     }
     acked
+}
+
+/// A snapshot: the accounts' total, their lowest balance, how many, and the trial balance.
+type Snapshot = (Option<Decimal>, Option<Decimal>, i64, Option<Decimal>);
+
+/// Snapshot reads of every account's balance until `deadline`: each is one statement (one
+/// snapshot); its total must be the funded total, no balance negative, and the trial balance of
+/// the whole ledger zero. A read the fault of the moment refuses is counted and skipped.
+async fn reader(
+    pool: sqlx::PgPool,
+    accounts: Arc<Vec<String>>,
+    counts: Arc<Counts>,
+    deadline: Instant,
+) {
+    let funded: Decimal = FUNDING.parse::<Decimal>().expect("decimal") * Decimal::from(ACCOUNTS);
+    while Instant::now() < deadline {
+        // One statement: one snapshot, of the accounts and of the whole trial balance.
+        let read: Result<Snapshot, _> = sqlx::query_as(
+            "SELECT sum(saldo), min(saldo), count(*), (SELECT sum(saldo) FROM neraca_saldo)
+               FROM rekening WHERE no_rekening = ANY($1)",
+        )
+        .bind(accounts.as_slice())
+        .fetch_one(&pool)
+        .await;
+        match read {
+            Ok((total, lowest, n, trial)) => {
+                counts.snapshots.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(n, ACCOUNTS as i64);
+                assert_eq!(total, Some(funded), "a snapshot's total changed");
+                assert_eq!(trial, Some(Decimal::ZERO), "a snapshot's trial balance");
+                assert!(
+                    lowest.is_some_and(|l| l >= Decimal::ZERO),
+                    "a negative balance"
+                );
+            }
+            Err(_) => {
+                counts.snapshots_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,18 +450,25 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
 
     // The workload.
     let counts = Arc::new(Counts::default());
+    let accounts = Arc::new(open_accounts(&transaksi.url(), &pool, &counts).await);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let clients: Vec<_> = (0..CLIENTS)
         .map(|n| {
             tokio::spawn(client(
                 n,
                 transaksi.url(),
-                pool.clone(),
+                accounts.clone(),
                 counts.clone(),
                 deadline,
             ))
         })
         .collect();
+    let reader = tokio::spawn(reader(
+        pool.clone(),
+        accounts.clone(),
+        counts.clone(),
+        deadline,
+    ));
 
     // The faults, one after another until the deadline, each fully recovered before the next.
     let mut faults: BTreeMap<&str, u64> = BTreeMap::new();
@@ -436,6 +514,7 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
     for handle in clients {
         acked.extend(handle.await.expect("client"));
     }
+    reader.await.expect("every snapshot kept the total");
 
     // Everything is up again: the outbox drains and the statement catches up.
     transaksi.start().await;
@@ -445,10 +524,11 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
         .expect("connect");
     let settle = Instant::now() + SETTLE_TIMEOUT;
     loop {
-        let journal: i64 = sqlx::query_scalar("SELECT count(*) FROM jurnal")
-            .fetch_one(&pool)
-            .await
-            .expect("journal");
+        let journal: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .expect("journal");
         let statement: i64 = sqlx::query_scalar("SELECT count(*) FROM mutasi")
             .fetch_one(&mutasi_pool)
             .await
@@ -463,20 +543,23 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    check(&pool, &mutasi_pool, &acked).await;
+    check(&pool, &mutasi_pool, &accounts, &acked).await;
     let total: u64 = faults.values().sum();
     println!(
-        "bank under faults: {} operations ({} acknowledged, {} refused: saldo tidak cukup), \
-         {} registrations, {} faults {:?}, {} retries, {} ambiguous outcomes resolved",
+        "bank under faults: {} transfers among {ACCOUNTS} accounts ({} acknowledged, {} refused: \
+         saldo tidak cukup), {} snapshot reads with the total unchanged ({} refused by a \
+         fault), {} faults {:?}, {} retries, {} ambiguous outcomes resolved",
         counts.operations.load(Ordering::Relaxed),
         counts.acknowledged.load(Ordering::Relaxed),
         counts.refused.load(Ordering::Relaxed),
-        counts.registrations.load(Ordering::Relaxed),
+        counts.snapshots.load(Ordering::Relaxed),
+        counts.snapshots_failed.load(Ordering::Relaxed),
         total,
         faults,
         counts.retries.load(Ordering::Relaxed),
         counts.ambiguous_resolved.load(Ordering::Relaxed),
     );
+    assert!(counts.snapshots.load(Ordering::Relaxed) > 0);
     assert_eq!(
         faults.len(),
         5,
@@ -487,56 +570,87 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
     mutasi.kill9().await;
 }
 
+/// A customer leg of the journal: (leg id, transaksi id, account, jenis, nominal, saldo,
+/// number).
+type JournalRow = (Uuid, Uuid, String, String, Decimal, Decimal, i64);
+
 /// The invariants, from the database's own rows.
-async fn check(pool: &sqlx::PgPool, mutasi_pool: &sqlx::PgPool, acked: &[Acked]) {
-    type JournalRow = (Uuid, String, String, Decimal, Decimal, i64);
+async fn check(
+    pool: &sqlx::PgPool,
+    mutasi_pool: &sqlx::PgPool,
+    accounts: &[String],
+    acked: &[Acked],
+) {
     let journal: Vec<JournalRow> = sqlx::query_as(
-        "SELECT id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening FROM jurnal
-          ORDER BY no_rekening, urutan_rekening",
+        "SELECT id, transaksi_id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening
+           FROM jurnal WHERE no_rekening IS NOT NULL ORDER BY no_rekening, urutan_rekening",
     )
     .fetch_all(pool)
     .await
     .expect("journal");
-    let by_id: HashMap<Uuid, &JournalRow> = journal.iter().map(|row| (row.0, row)).collect();
-    assert_eq!(by_id.len(), journal.len(), "journal ids are unique");
+    let mut legs: HashMap<Uuid, Vec<&JournalRow>> = HashMap::new();
+    for row in &journal {
+        legs.entry(row.1).or_default().push(row);
+    }
+    check_transfers(&legs, accounts, acked);
+    check_accounts(pool, &journal, accounts, acked).await;
+    check_statement(mutasi_pool, &journal, acked).await;
+}
 
-    // Every acknowledged posting exactly once, with the saldo it was answered with; nothing
-    // applied that was not acknowledged.
+/// Every acknowledged transfer exactly once, its two legs as answered; nothing applied that
+/// was not acknowledged (the other transactions are the funding deposits).
+fn check_transfers(legs: &HashMap<Uuid, Vec<&JournalRow>>, accounts: &[String], acked: &[Acked]) {
     let mut acked_ids = std::collections::HashSet::new();
-    for posting in acked {
+    for transfer in acked {
         assert!(
-            acked_ids.insert(posting.id),
-            "one acknowledgement per posting"
+            acked_ids.insert(transfer.id),
+            "one acknowledgement per transfer"
         );
-        let row = by_id
-            .get(&posting.id)
-            .unwrap_or_else(|| panic!("acknowledged but lost: {posting:?}"));
-        assert_eq!(row.1, posting.no_rekening);
-        assert_eq!(row.2, if posting.deposit { "C" } else { "D" });
+        let rows = legs
+            .get(&transfer.id)
+            .unwrap_or_else(|| panic!("acknowledged but lost: {transfer:?}"));
+        let [debit, credit] = rows.as_slice() else {
+            panic!("{transfer:?}: two customer legs, got {rows:?}");
+        };
+        let (debit, credit) = if debit.3 == "D" {
+            (debit, credit)
+        } else {
+            (credit, debit)
+        };
         assert_eq!(
-            (row.3, row.4),
-            (posting.nominal, posting.saldo),
-            "{posting:?}"
+            (&debit.2, debit.4, debit.5),
+            (&transfer.asal, transfer.nominal, transfer.saldo),
+            "{transfer:?}"
+        );
+        assert_eq!(
+            (&credit.2, credit.3.as_str(), credit.4),
+            (&transfer.tujuan, "C", transfer.nominal)
         );
     }
     assert_eq!(
-        journal.len(),
-        acked.len(),
-        "postings in the journal that no client saw acknowledged"
+        legs.len(),
+        acked.len() + accounts.len(),
+        "transactions in the journal that no client saw acknowledged"
     );
+}
 
-    // Per account: numbering, running saldo never negative, saldo = deposits - withdrawals.
-    let mut expected: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for posting in acked {
-        let delta = if posting.deposit {
-            posting.nominal
-        } else {
-            -posting.nominal
-        };
-        *expected.entry(&posting.no_rekening).or_default() += delta;
+/// Per account: numbering, running saldo never negative, saldo = funding + in - out; the
+/// trial balance is zero.
+async fn check_accounts(
+    pool: &sqlx::PgPool,
+    journal: &[JournalRow],
+    accounts: &[String],
+    acked: &[Acked],
+) {
+    let funding: Decimal = FUNDING.parse().expect("decimal");
+    let mut expected: BTreeMap<&str, Decimal> =
+        accounts.iter().map(|a| (a.as_str(), funding)).collect();
+    for transfer in acked {
+        *expected.entry(&transfer.asal).or_default() -= transfer.nominal;
+        *expected.entry(&transfer.tujuan).or_default() += transfer.nominal;
     }
     let mut running: BTreeMap<&str, (Decimal, i64)> = BTreeMap::new();
-    for (_, no, jenis, nominal, saldo, urutan) in &journal {
+    for (_, _, no, jenis, nominal, saldo, urutan) in journal {
         let entry = running.entry(no).or_default();
         entry.0 += if jenis == "C" { *nominal } else { -*nominal };
         entry.1 += 1;
@@ -555,32 +669,55 @@ async fn check(pool: &sqlx::PgPool, mutasi_pool: &sqlx::PgPool, acked: &[Acked])
         assert_eq!(
             Some(saldo),
             expected.get(no.as_str()),
-            "{no}: saldo = acknowledged deposits - acknowledged withdrawals"
+            "{no}: saldo = funding + acknowledged transfers in - out"
         );
     }
+    let trial: (Decimal, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(saldo) FROM neraca_saldo),
+                (SELECT count(*) FROM (SELECT transaksi_id FROM jurnal GROUP BY transaksi_id
+                  HAVING sum(CASE jenis_transaksi WHEN 'D' THEN nominal ELSE -nominal END) <> 0)
+                  AS timpang)",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("trial balance");
+    assert_eq!(trial, (Decimal::ZERO, 0), "the trial balance");
+}
 
-    // The statement: every journal row exactly once, same amount, saldo and number.
-    type StatementRow = (Uuid, String, String, Decimal, Decimal, i64);
-    let statement: Vec<StatementRow> = sqlx::query_as(
-        "SELECT event_id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening FROM mutasi",
+/// The statement: every journal leg exactly once, same transaction, amount, saldo and number;
+/// every acknowledged transfer on both parties' statements.
+async fn check_statement(mutasi_pool: &sqlx::PgPool, journal: &[JournalRow], acked: &[Acked]) {
+    let statement: Vec<JournalRow> = sqlx::query_as(
+        "SELECT event_id, transaksi_id, no_rekening, jenis_transaksi, nominal, saldo,
+                urutan_rekening
+           FROM mutasi",
     )
     .fetch_all(mutasi_pool)
     .await
     .expect("statement");
     assert_eq!(statement.len(), journal.len());
+    let by_id: HashMap<Uuid, &JournalRow> = journal.iter().map(|row| (row.0, row)).collect();
+    let mut lines: HashMap<(Uuid, &str), &str> = HashMap::new();
     for row in &statement {
         let journal_row = by_id
             .get(&row.0)
-            .unwrap_or_else(|| panic!("a statement line without a journal row: {row:?}"));
+            .unwrap_or_else(|| panic!("a statement line without a journal leg: {row:?}"));
+        assert_eq!(row, *journal_row);
+        assert!(
+            lines.insert((row.1, &row.2), &row.3).is_none(),
+            "one line per (transaction, account)"
+        );
+    }
+    for transfer in acked {
         assert_eq!(
-            (&row.1, &row.2, row.3, row.4, row.5),
-            (
-                &journal_row.1,
-                &journal_row.2,
-                journal_row.3,
-                journal_row.4,
-                journal_row.5
-            )
+            lines.get(&(transfer.id, transfer.asal.as_str())),
+            Some(&"D"),
+            "{transfer:?} on the source's statement"
+        );
+        assert_eq!(
+            lines.get(&(transfer.id, transfer.tujuan.as_str())),
+            Some(&"C"),
+            "{transfer:?} on the destination's statement"
         );
     }
 }

@@ -25,6 +25,8 @@ PGBENCH_RUNS = [
 LOADGEN_RUNS = [
     ("loadgen-hot", "a. platform hot, closed loop"),
     ("loadgen-spread", "b. platform spread, closed loop"),
+    ("loadgen-deposit", "b1. deposits only, spread, closed loop"),
+    ("loadgen-transfer", "b2. transfers only, spread, closed loop"),
     ("loadgen-half", "c. platform spread, open loop at ½ of b"),
     ("loadgen-backlog", "d. backlog (mutasi stopped)"),
 ]
@@ -167,6 +169,9 @@ def report(rundir):
         elif name == "loadgen-spread":
             r = ratio(tput(d), pg_spread)
             rtext = f"{r:.2f}× pgbench spread" if r is not None else "—"
+        elif name == "loadgen-transfer":
+            r = ratio(tput(d), tput(lg["loadgen-deposit"]))
+            rtext = f"{r:.2f}× deposits (b1)" if r is not None else "—"
         else:
             rtext = "—"
         if name == "loadgen-half" and d.get("rate_asked"):
@@ -193,6 +198,15 @@ def report(rundir):
         "withdrawals (balance too low) count as successful operations in both."
     )
     out.append("")
+    dep, tra = lg["loadgen-deposit"], lg["loadgen-transfer"]
+    if dep and tra:
+        out.append(
+            f"- **transfers beside deposits** (runs b1, b2, same accounts, same platform, one "
+            f"after the other): deposits {num(tput(dep))} ops/s, transfers {num(tput(tra))} ops/s "
+            f"(each transfer locks two balance rows and writes two customer legs, two outbox "
+            f"rows and, with a fee, a third leg; a deposit one row, one customer leg and the "
+            f"cash leg)"
+        )
     if drain:
         out.append(
             f"- **mutasi backlog drain**: {num(drain['events'])} events consumed in "

@@ -10,6 +10,9 @@ use bukubesar_common::stream::RedisArgs;
 use bukubesar_process::log::LogLevel;
 use bukubesar_process::telemetry::TelemetryArgs;
 use clap::{Parser, Subcommand};
+use rust_decimal::Decimal;
+
+use crate::app::transfer::FeePolicy;
 
 const ENVIRONMENT_HELP: &str = "\
 Environment (secrets are read only from here, never from flags):
@@ -107,6 +110,16 @@ pub struct Settings {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
     pub batch_workers: u32,
 
+    /// Transfer fee, flat part: rupiah charged on every transfer (at most 2 decimals), posted
+    /// to the fee income account in the transfer's own transaction. 0: none.
+    #[arg(long, env = "TRANSFER_FEE_FLAT", default_value = "0", value_parser = fee_flat, global = true)]
+    pub transfer_fee_flat: Decimal,
+
+    /// Transfer fee, percentage part: percent of the amount (`1` is 1 %, 0 to 100), rounded
+    /// half up (a midpoint away from zero) to 2 decimals. Added to the flat part. 0: none.
+    #[arg(long, env = "TRANSFER_FEE_PERCENT", default_value = "0", value_parser = fee_percent, global = true)]
+    pub transfer_fee_percent: Decimal,
+
     /// Idempotency keys are kept at least this long, then removed.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(24..=720), global = true)]
     pub idempotency_retention_hours: u32,
@@ -126,6 +139,14 @@ impl Settings {
         }
     }
 
+    /// The transfer fee (both parts were checked when parsed).
+    pub fn transfer_fees(&self) -> FeePolicy {
+        FeePolicy {
+            flat: self.transfer_fee_flat,
+            percent: self.transfer_fee_percent,
+        }
+    }
+
     pub fn relay(&self) -> crate::app::relay::RelaySettings {
         crate::app::relay::RelaySettings {
             batch_size: self.relay_batch_size,
@@ -134,6 +155,24 @@ impl Settings {
             backoff_max: Duration::from_secs(5),
         }
     }
+}
+
+/// `--transfer-fee-flat`: an amount of at least 0 with at most 2 decimals.
+fn fee_flat(text: &str) -> Result<Decimal, String> {
+    let flat: Decimal = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a decimal".to_owned())?;
+    FeePolicy::new(flat, Decimal::ZERO).map(|fees| fees.flat)
+}
+
+/// `--transfer-fee-percent`: 0 to 100.
+fn fee_percent(text: &str) -> Result<Decimal, String> {
+    let percent: Decimal = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a decimal".to_owned())?;
+    FeePolicy::new(Decimal::ZERO, percent).map(|fees| fees.percent)
 }
 
 /// The environment variables this binary reads itself: the secrets, never flags. (A flag that
@@ -173,6 +212,27 @@ mod tests {
                 Cli::try_parse_from(["transaksi", secret, "x"]).is_err(),
                 "{secret}"
             );
+        }
+    }
+
+    #[test]
+    fn transfer_fees_are_checked() {
+        let fees = |args: &[&str]| {
+            let mut all = vec!["transaksi"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| cli.settings.transfer_fees())
+        };
+        assert_eq!(fees(&[]).ok(), Some(FeePolicy::default()));
+        let one = fees(&["--transfer-fee-percent", "1"]).expect("valid");
+        assert_eq!(one.percent, Decimal::ONE);
+        assert!(fees(&["--transfer-fee-flat", "6500.00"]).is_ok());
+        for bad in [
+            ["--transfer-fee-flat", "0.001"],
+            ["--transfer-fee-percent", "101"],
+            ["--transfer-fee-flat", "abc"],
+            ["--transfer-fee-flat", "-1"],
+        ] {
+            assert!(fees(&bad).is_err(), "{bad:?}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! transaksi: accounts, PIN authentication, deposits (tabung) and withdrawals (tarik).
+//! transaksi: accounts, PIN authentication, deposits (tabung), withdrawals (tarik), transfers.
 //!
 //! Layers: [`api`] (HTTP), [`app`] (business rules), [`datastore`] (SQL).
 
@@ -37,6 +37,7 @@ pub fn application(settings: &Settings, datastore: Datastore, committed: CommitS
         settings.group_commit(),
         settings.auth.policy(),
         committed,
+        settings.transfer_fees(),
     );
     api::router(app, settings.serve.request_timeout())
 }

@@ -19,6 +19,15 @@ pub fn number<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S:
     serde::Serialize::serialize(&raw, serializer)
 }
 
+/// `#[serde(serialize_with = "money::optional")]`: `null` for none (usually with
+/// `skip_serializing_if = "Option::is_none"`).
+pub fn optional<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => number(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,9 +114,11 @@ fn request_span(request: &Request, request_id: &str) -> tracing::Span {
         auth_no_rekening = tracing::field::Empty,
         detail = tracing::field::Empty,
         no_rekening = tracing::field::Empty,
+        no_rekening_tujuan = tracing::field::Empty,
         jenis_transaksi = tracing::field::Empty,
         nominal = tracing::field::Empty,
         saldo = tracing::field::Empty,
+        biaya = tracing::field::Empty,
         transaksi_id = tracing::field::Empty,
         replayed = tracing::field::Empty
     );

@@ -1,4 +1,5 @@
-//! `GET /mutasi/{no_rekening}?limit=&cursor=`: the account's statement, newest first.
+//! `GET /mutasi/{no_rekening}?limit=&cursor=&dari=&sampai=&jenis_transaksi=`: the account's
+//! statement, newest first.
 
 use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
@@ -23,14 +24,18 @@ pub struct MutasiResponse {
     pub next_cursor: Option<String>,
 }
 
-/// One statement line.
+/// One statement line: one account's side of one transaction.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MutasiItem {
+    /// The transaction id (as answered by `/tabung`, `/tarik`, `/transfer`; both parties of a
+    /// transfer see the same id).
+    pub id: uuid::Uuid,
     #[serde(serialize_with = "rfc3339")]
     pub tanggal_transaksi: DateTime<Utc>,
     #[schema(value_type = String, pattern = "^[0-9]{10}$")]
     pub no_rekening: NoRekening,
-    /// `C` deposit (credit), `D` withdrawal (debit).
+    /// `C` credit (a deposit, an incoming transfer), `D` debit (a withdrawal, an outgoing
+    /// transfer, its fee included).
     #[schema(pattern = "^[CD]$", example = "C")]
     pub jenis_transaksi: String,
     #[serde(serialize_with = "money::number")]
@@ -40,6 +45,16 @@ pub struct MutasiItem {
     #[serde(serialize_with = "money::number")]
     #[schema(value_type = f64, minimum = 0, example = 150000.50)]
     pub saldo: Decimal,
+    /// A transfer's other party; absent for deposits and withdrawals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{10}$")]
+    pub no_rekening_lawan: Option<String>,
+    /// A transfer's description, when the sender gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keterangan: Option<String>,
+    /// A transfer's reference, when the sender gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referensi: Option<String>,
 }
 
 fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -54,12 +69,15 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
     params(
         ("no_rekening" = String, Path, description = "The customer's own account", pattern = "^[0-9]{10}$"),
         ("limit" = Option<i64>, Query, description = "Lines per page, 1 to 1000 (default 100)", minimum = 1, maximum = 1000),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page", pattern = "^[0-9]{1,18}$"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (with the same filters)", pattern = "^[0-9]{1,18}$"),
+        ("dari" = Option<String>, Query, description = "Lines from this day on (UTC, inclusive)", format = Date),
+        ("sampai" = Option<String>, Query, description = "Lines up to this day (UTC, inclusive)", format = Date),
+        ("jenis_transaksi" = Option<String>, Query, description = "Only credits (`C`) or only debits (`D`)", pattern = "^[CD]$"),
     ),
     security(("basic" = [])),
     responses(
         (status = 200, description = "One page of the statement", body = MutasiResponse),
-        (status = 400, description = "Unknown account, or an invalid limit or cursor", body = ErrorBody),
+        (status = 400, description = "Unknown account, or an invalid limit, cursor, date or jenis_transaksi", body = ErrorBody),
         (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
         (status = 403, description = "Another customer's account", body = ErrorBody),
         (status = 503, description = "A database cannot answer now", body = ErrorBody),
@@ -78,30 +96,38 @@ pub async fn mutasi(
             .mutasi
             .into_iter()
             .map(|row| MutasiItem {
+                id: row.transaksi_id,
                 tanggal_transaksi: row.tanggal_transaksi,
                 no_rekening: row.no_rekening,
                 jenis_transaksi: row.jenis_transaksi,
                 nominal: row.nominal,
                 saldo: row.saldo,
+                no_rekening_lawan: row.no_rekening_lawan,
+                keterangan: row.keterangan,
+                referensi: row.referensi,
             })
             .collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
-/// `limit` and `cursor` (each at most once); other parameters are ignored.
+/// `limit`, `cursor`, `dari`, `sampai`, `jenis_transaksi` (each at most once); other
+/// parameters are ignored.
 fn query_parameters(query: Option<&str>) -> Result<PageRequest<'_>, AppError> {
     let mut request = PageRequest::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = match name {
-            "limit" => &mut request.limit,
-            "cursor" => &mut request.cursor,
+        let (field, slot) = match name {
+            "limit" => ("limit", &mut request.limit),
+            "cursor" => ("cursor", &mut request.cursor),
+            "dari" => ("dari", &mut request.dari),
+            "sampai" => ("sampai", &mut request.sampai),
+            "jenis_transaksi" => ("jenis_transaksi", &mut request.jenis_transaksi),
             _ => continue,
         };
         if slot.replace(value).is_some() {
             return Err(AppError::Invalid {
-                field: if name == "limit" { "limit" } else { "cursor" },
+                field,
                 remark: "parameter hanya boleh dikirim sekali",
             });
         }
@@ -120,5 +146,12 @@ mod tests {
         assert!(query_parameters(Some("limit=5&limit=6")).is_err());
         let p = query_parameters(None).expect("ok");
         assert_eq!((p.limit, p.cursor), (None, None));
+        let p = query_parameters(Some("dari=2026-11-01&sampai=2026-11-30&jenis_transaksi=D"))
+            .expect("ok");
+        assert_eq!(
+            (p.dari, p.sampai, p.jenis_transaksi),
+            (Some("2026-11-01"), Some("2026-11-30"), Some("D"))
+        );
+        assert!(query_parameters(Some("jenis_transaksi=C&jenis_transaksi=D")).is_err());
     }
 }

@@ -7,3 +7,4 @@ mod openapi;
 mod pipeline;
 mod poison;
 mod support;
+mod transfers;

@@ -20,6 +20,7 @@ impl From<AppError> for ApiError {
             AppError::InsufficientSaldo | AppError::SaldoLimit => {
                 with_field(StatusCode::BAD_REQUEST, "nominal")
             }
+            AppError::TransaksiNotFound => with_field(StatusCode::NOT_FOUND, "id"),
             AppError::IdempotencyKeyReused => {
                 with_field(StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key")
             }

@@ -5,6 +5,8 @@
 //! | `POST /daftar` | none | [`daftar::daftar`] |
 //! | `POST /tabung` | Basic | [`posting::tabung`] |
 //! | `POST /tarik` | Basic | [`posting::tarik`] |
+//! | `POST /transfer` | Basic | [`transfer::transfer`] |
+//! | `GET /transaksi/{id}` | Basic | [`transfer::transaksi`] |
 //! | `GET /saldo/{no_rekening}` | Basic | [`saldo::saldo`] |
 //! | `GET /healthz` | none | `bukubesar_common::http::healthz` |
 //! | `GET /readyz` | none | [`health`] |
@@ -18,6 +20,7 @@ pub mod health;
 pub mod openapi;
 pub mod posting;
 pub mod saldo;
+pub mod transfer;
 
 use std::time::Duration;
 
@@ -36,6 +39,8 @@ pub fn router(app: App, request_timeout: Duration) -> Router {
     let authenticated = Router::new()
         .route("/tabung", post(posting::tabung))
         .route("/tarik", post(posting::tarik))
+        .route("/transfer", post(transfer::transfer))
+        .route("/transaksi/{id}", get(transfer::transaksi))
         .route("/saldo/{no_rekening}", get(saldo::saldo))
         .route_layer(middleware::from_fn_with_state(
             app.authenticator(),

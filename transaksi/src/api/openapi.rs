@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{daftar, dto, health, posting, saldo};
+use super::{daftar, dto, health, posting, saldo, transfer};
 use bukubesar_common::http::ErrorBody;
 use bukubesar_common::http::openapi::BasicAuth;
 
@@ -11,7 +11,9 @@ use bukubesar_common::http::openapi::BasicAuth;
 #[openapi(
     info(
         title = "bukubesar transaksi",
-        description = "Accounts, deposits (tabung), withdrawals (tarik) and balances. Every \
+        description = "Accounts, deposits (tabung), withdrawals (tarik), transfers between \
+                       accounts (with an optional fee) and balances, on a double-entry \
+                       journal. Every \
                        account route is authenticated with `Authorization: Basic \
                        base64(no_rekening:pin)`; every error answer is `{\"remark\", \"field\"}`."
     ),
@@ -19,6 +21,8 @@ use bukubesar_common::http::openapi::BasicAuth;
         daftar::daftar,
         posting::tabung,
         posting::tarik,
+        transfer::transfer,
+        transfer::transaksi,
         saldo::saldo,
         bukubesar_common::http::healthz,
         health::readyz,
@@ -30,6 +34,10 @@ use bukubesar_common::http::openapi::BasicAuth;
         dto::PostingRequest,
         dto::PostingResponse,
         dto::SaldoResponse,
+        dto::TransferRequest,
+        dto::TransferResponse,
+        dto::TransaksiResponse,
+        dto::EntriResponse,
         ErrorBody
     )),
     modifiers(&BasicAuth)

@@ -22,7 +22,7 @@ use crate::app::posting::{self, Answer, Request};
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
-struct IdempotencyKeyHeader {
+pub(super) struct IdempotencyKeyHeader {
     /// 1 to 255 visible ASCII characters, no spaces; a retry with the same key and body gets
     /// the first answer instead of posting twice.
     #[param(
@@ -129,17 +129,7 @@ async fn handle(
 /// The request parsed: the key header, then the amount, then the account (a malformed one is
 /// an account nobody has, as the access rule answers an unregistered one).
 fn request(headers: &HeaderMap, body: PostingRequest) -> Result<Request, AppError> {
-    let mut keys = headers.get_all(&IDEMPOTENCY_KEY).iter();
-    let idempotency_key = match (keys.next(), keys.next()) {
-        (None, _) => None,
-        (Some(value), None) => Some(Key::parse(value.as_bytes())?),
-        (Some(_), Some(_)) => {
-            return Err(AppError::invalid(
-                "Idempotency-Key",
-                "hanya satu header Idempotency-Key yang boleh dikirim",
-            ));
-        }
-    };
+    let idempotency_key = idempotency_key(headers)?;
     let nominal = Nominal::from_json_text(body.nominal.get())?;
     let no_rekening = NoRekening::parse(&body.no_rekening)
         .map_err(|_| AppError::Auth(AuthError::UnknownRekening))?;
@@ -150,14 +140,32 @@ fn request(headers: &HeaderMap, body: PostingRequest) -> Result<Request, AppErro
     })
 }
 
+/// The `Idempotency-Key` header, if sent (at most once).
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<Key>, AppError> {
+    let mut keys = headers.get_all(&IDEMPOTENCY_KEY).iter();
+    match (keys.next(), keys.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => Ok(Some(Key::parse(value.as_bytes())?)),
+        (Some(_), Some(_)) => Err(AppError::invalid(
+            "Idempotency-Key",
+            "hanya satu header Idempotency-Key yang boleh dikirim",
+        )),
+    }
+}
+
 fn response(answer: Answer) -> Response {
     let posted = answer.posted;
     let span = tracing::Span::current();
     span.record("saldo", money::text(&posted.saldo));
     span.record("transaksi_id", posted.id.to_string());
     span.record("replayed", answer.replayed);
-    let mut response = Json(PostingResponse::from(posted)).into_response();
-    if answer.replayed {
+    with_replayed(Json(PostingResponse::from(posted)), answer.replayed)
+}
+
+/// The answer, marked `Idempotent-Replayed: true` when it is a replay.
+pub(super) fn with_replayed(body: impl IntoResponse, replayed: bool) -> Response {
+    let mut response = body.into_response();
+    if replayed {
         response.headers_mut().insert(
             IDEMPOTENT_REPLAYED.clone(),
             HeaderValue::from_static("true"),

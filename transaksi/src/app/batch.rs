@@ -1,9 +1,12 @@
-//! One group-commit batch: many deposits and withdrawals, one database transaction.
+//! One group-commit batch: many deposits, withdrawals and transfers, one database transaction.
 //!
 //! In arrival order, each operation gets exactly the answer it would have had alone after the
-//! ones before it: the rules ([`super::tabung::apply`], [`super::tarik::apply`]) run in memory
-//! on the locked balances, so a withdrawal that would overdraw is refused alone and the
-//! operations around it still post. Idempotency keys behave as across requests: the first use
+//! ones before it: the rules ([`super::tabung::apply`], [`super::tarik::apply`],
+//! [`super::transfer::apply`]) run in memory on the locked balances, so a withdrawal or
+//! transfer that would overdraw is refused alone and the operations around it still post.
+//! Every balance row the batch touches (a transfer's source and destination too) is locked at
+//! once, in primary-key order: one global order, so batches never deadlock, whatever
+//! directions their transfers run in. Idempotency keys behave as across requests: the first use
 //! of a key in the batch executes, a later one with the same request replays its outcome, one
 //! with a different request is refused ([`PostResult::KeyReused`]).
 //!
@@ -22,21 +25,64 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::datastore::Datastore;
-use crate::datastore::posting::{JurnalRow, KeyClaim, KeyOutcome, PostingTx, Rekening, StoredKey};
+use crate::datastore::posting::{
+    Akun, AkunSistem, JurnalRow, KeyClaim, KeyOutcome, PostingTx, Rekening, StoredKey,
+};
 
 use super::idempotency::Key;
 use super::nominal::{Nominal, max_saldo};
-use super::outcome::{Outcome, PostResult, Posted};
+use super::outcome::{Outcome, PostResult, Posted, TransferLeg, Transferred};
+use super::transfer::{self, Refusal};
 use super::{tabung, tarik};
 
 /// How often a key is claimed again when its record vanished between the conflicting insert
 /// and the read (removed by the retention sweep in that instant).
 const MAX_CLAIM_ATTEMPTS: usize = 3;
 
-/// One deposit or withdrawal, as queued for a batch.
+/// What an operation does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Tabung,
+    Tarik,
+    /// From the posting's `no_rekening` (the caller's) to another account.
+    Transfer(TransferOrder),
+}
+
+impl Kind {
+    /// The code of the posting account's leg: `C` for a deposit, `D` for a withdrawal and a
+    /// transfer's source.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Kind::Tabung => Jenis::CREDIT.code(),
+            Kind::Tarik | Kind::Transfer(_) => Jenis::DEBIT.code(),
+        }
+    }
+
+    /// The `jenis` label of metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Kind::Tabung => "tabung",
+            Kind::Tarik => "tarik",
+            Kind::Transfer(_) => "transfer",
+        }
+    }
+}
+
+/// A transfer's destination, fee (computed when the request was accepted) and texts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferOrder {
+    pub tujuan: NoRekening,
+    pub biaya: Decimal,
+    pub keterangan: Option<String>,
+    pub referensi: Option<String>,
+}
+
+/// One deposit, withdrawal or transfer, as queued for a batch.
 #[derive(Clone, Debug)]
 pub struct Posting {
-    pub jenis: Jenis,
+    pub kind: Kind,
+    /// The account deposited to, withdrawn from, or transferred from; its holder's
+    /// idempotency key.
     pub no_rekening: NoRekening,
     pub nominal: Nominal,
     pub idempotency: Option<Idempotency>,
@@ -220,8 +266,13 @@ async fn lock_rekening(
     batch: &[Posting],
     executing: &[usize],
 ) -> Result<(LockedRekening, DateTime<Utc>), sqlx::Error> {
-    let mut no_rekening: Vec<&NoRekening> =
-        executing.iter().map(|&i| &batch[i].no_rekening).collect();
+    let mut no_rekening: Vec<&NoRekening> = Vec::with_capacity(executing.len());
+    for &i in executing {
+        no_rekening.push(&batch[i].no_rekening);
+        if let Kind::Transfer(order) = &batch[i].kind {
+            no_rekening.push(&order.tujuan);
+        }
+    }
     no_rekening.sort_unstable();
     no_rekening.dedup();
     let (rows, tanggal_transaksi) = tx.lock_rekening(&no_rekening).await?;
@@ -262,32 +313,95 @@ fn apply(
     locked: &mut LockedRekening,
     tanggal_transaksi: DateTime<Utc>,
 ) -> Outcome {
+    let jenis = match &posting.kind {
+        Kind::Tabung => Jenis::Tabung,
+        Kind::Tarik => Jenis::Tarik,
+        Kind::Transfer(order) => {
+            return apply_transfer(posting, order, locked, tanggal_transaksi);
+        }
+    };
     // Unregistered: the access rule answers before a posting is queued; kept as a refusal so
     // the batch never writes a row for an unknown account.
-    let Some(rekening) = locked.rows.get_mut(&posting.no_rekening) else {
+    let Some(rekening) = locked.rows.get(&posting.no_rekening) else {
         return Outcome::Refused;
     };
-    let after = match posting.jenis {
+    let after = match jenis {
         Jenis::Tabung => tabung::apply(rekening.saldo, posting.nominal),
         Jenis::Tarik => tarik::apply(rekening.saldo, posting.nominal),
     };
     let Some(saldo) = after else {
         return Outcome::Refused;
     };
-    assert!(saldo >= Decimal::ZERO && saldo <= max_saldo());
-    // Each balance row is written once, however many postings it got.
-    locked.changed.insert(rekening.no_rekening.clone());
-    rekening.saldo = saldo;
-    rekening.jumlah_transaksi += 1;
+    let urutan_rekening = locked.set(&posting.no_rekening, saldo);
     Outcome::Posted(Posted {
         id: Uuid::now_v7(),
         no_rekening: posting.no_rekening.clone(),
-        jenis: posting.jenis,
+        jenis,
         nominal: posting.nominal,
         saldo,
-        urutan_rekening: rekening.jumlah_transaksi,
+        urutan_rekening,
         tanggal_transaksi,
     })
+}
+
+/// The transfer rule on the two locked balances; a transfer to an account without a balance
+/// row (checked before queueing too) or to the source itself is refused.
+fn apply_transfer(
+    posting: &Posting,
+    order: &TransferOrder,
+    locked: &mut LockedRekening,
+    tanggal_transaksi: DateTime<Utc>,
+) -> Outcome {
+    let saldo = |no: &NoRekening| locked.rows.get(no).map(|r| r.saldo);
+    let (Some(asal), Some(tujuan)) = (saldo(&posting.no_rekening), saldo(&order.tujuan)) else {
+        return Outcome::TransferRefused(Refusal::UnknownTujuan);
+    };
+    if order.tujuan == posting.no_rekening {
+        return Outcome::TransferRefused(Refusal::UnknownTujuan);
+    }
+    let (asal, tujuan) = match transfer::apply(asal, tujuan, posting.nominal, order.biaya) {
+        Ok(after) => after,
+        Err(refusal) => return Outcome::TransferRefused(refusal),
+    };
+    let id = Uuid::now_v7();
+    let asal = TransferLeg {
+        id,
+        no_rekening: posting.no_rekening.clone(),
+        saldo: asal,
+        urutan_rekening: locked.set(&posting.no_rekening, asal),
+    };
+    let tujuan = TransferLeg {
+        id: Uuid::now_v7(),
+        no_rekening: order.tujuan.clone(),
+        saldo: tujuan,
+        urutan_rekening: locked.set(&order.tujuan, tujuan),
+    };
+    Outcome::Transferred(Box::new(Transferred {
+        id,
+        asal,
+        tujuan,
+        nominal: posting.nominal,
+        biaya: order.biaya,
+        keterangan: order.keterangan.clone(),
+        referensi: order.referensi.clone(),
+        tanggal_transaksi,
+    }))
+}
+
+impl LockedRekening {
+    /// Sets a locked account's balance after one more transaction; returns that
+    /// transaction's number. Each balance row is written once, however many postings it got.
+    fn set(&mut self, no_rekening: &NoRekening, saldo: Decimal) -> i64 {
+        assert!(saldo >= Decimal::ZERO && saldo <= max_saldo());
+        let rekening = self
+            .rows
+            .get_mut(no_rekening)
+            .expect("only locked accounts are set");
+        self.changed.insert(rekening.no_rekening.clone());
+        rekening.saldo = saldo;
+        rekening.jumlah_transaksi += 1;
+        rekening.jumlah_transaksi
+    }
 }
 
 /// Step 4: each changed balance once, the journal (and outbox) row of every posted operation,
@@ -307,9 +421,9 @@ async fn write(
     let jurnal: Vec<JurnalRow<'_>> = applied
         .executing
         .iter()
-        .filter_map(|&i| match applied.outcomes.get(&i) {
-            Some(Outcome::Posted(posted)) => Some(jurnal_row(posted, &batch[i])),
-            _ => None,
+        .flat_map(|&i| match applied.outcomes.get(&i) {
+            Some(outcome) => legs(outcome, &batch[i]),
+            None => Vec::new(),
         })
         .collect();
     let stored = stored_outcomes(roles, applied)?;
@@ -331,15 +445,86 @@ async fn write(
         .await
 }
 
-fn jurnal_row<'a>(posted: &'a Posted, posting: &'a Posting) -> JurnalRow<'a> {
+/// The journal legs of an outcome: none for a refusal; a deposit or withdrawal is its
+/// customer's leg (the leg id is the transaction id) and the opposite leg on `KAS`; a transfer
+/// debits its source (`nominal + biaya`), credits its destination (`nominal`) and, when there
+/// is a fee, credits `PENDAPATAN_BIAYA`.
+fn legs<'a>(outcome: &'a Outcome, posting: &'a Posting) -> Vec<JurnalRow<'a>> {
+    let traceparent = posting.traceparent.as_deref();
+    match outcome {
+        Outcome::Posted(posted) => {
+            let customer = JurnalRow {
+                id: posted.id,
+                transaksi_id: posted.id,
+                akun: Akun::Nasabah {
+                    no_rekening: &posted.no_rekening,
+                    saldo: posted.saldo,
+                    urutan_rekening: posted.urutan_rekening,
+                },
+                jenis: posted.jenis,
+                nominal: posted.nominal.value(),
+                no_rekening_lawan: None,
+                keterangan: None,
+                referensi: None,
+                traceparent,
+            };
+            let kas = system_leg(&customer, AkunSistem::Kas, posted.jenis.opposite(), None);
+            vec![customer, kas]
+        }
+        Outcome::Transferred(transferred) => transfer_legs(transferred, traceparent),
+        Outcome::Refused | Outcome::TransferRefused(_) => Vec::new(),
+    }
+}
+
+fn transfer_legs<'a>(t: &'a Transferred, traceparent: Option<&'a str>) -> Vec<JurnalRow<'a>> {
+    let customer = |leg: &'a TransferLeg, jenis, nominal, lawan: &'a TransferLeg| JurnalRow {
+        id: leg.id,
+        transaksi_id: t.id,
+        akun: Akun::Nasabah {
+            no_rekening: &leg.no_rekening,
+            saldo: leg.saldo,
+            urutan_rekening: leg.urutan_rekening,
+        },
+        jenis,
+        nominal,
+        no_rekening_lawan: Some(&lawan.no_rekening),
+        keterangan: t.keterangan.as_deref(),
+        referensi: t.referensi.as_deref(),
+        traceparent,
+    };
+    let asal = customer(&t.asal, Jenis::DEBIT, t.debit(), &t.tujuan);
+    let tujuan = customer(&t.tujuan, Jenis::CREDIT, t.nominal.value(), &t.asal);
+    let mut legs = vec![asal, tujuan];
+    if t.biaya > Decimal::ZERO {
+        let fee = system_leg(
+            &legs[0],
+            AkunSistem::PendapatanBiaya,
+            Jenis::CREDIT,
+            Some(t.biaya),
+        );
+        legs.push(fee);
+    }
+    legs
+}
+
+/// A leg on a system account in the same transaction as `customer` (for `nominal`, or the
+/// customer leg's).
+fn system_leg<'a>(
+    customer: &JurnalRow<'a>,
+    akun: AkunSistem,
+    jenis: Jenis,
+    nominal: Option<Decimal>,
+) -> JurnalRow<'a> {
     JurnalRow {
-        id: posted.id,
-        no_rekening: &posted.no_rekening,
-        jenis: posted.jenis,
-        nominal: posted.nominal.value(),
-        saldo: posted.saldo,
-        urutan_rekening: posted.urutan_rekening,
-        traceparent: posting.traceparent.as_deref(),
+        id: Uuid::now_v7(),
+        transaksi_id: customer.transaksi_id,
+        akun: Akun::Sistem(akun),
+        jenis,
+        nominal: nominal.unwrap_or(customer.nominal),
+        no_rekening_lawan: None,
+        keterangan: customer.keterangan,
+        referensi: customer.referensi,
+        traceparent: None,
     }
 }
 
@@ -439,7 +624,7 @@ mod tests {
 
     fn posting(no: &str, key: Option<&str>) -> Posting {
         Posting {
-            jenis: Jenis::Tabung,
+            kind: Kind::Tabung,
             no_rekening: NoRekening::parse(no).expect("well formed"),
             nominal: Nominal::new(Decimal::ONE).expect("valid"),
             idempotency: key.map(|k| Idempotency {

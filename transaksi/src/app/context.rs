@@ -12,6 +12,7 @@ use crate::datastore::Datastore;
 use super::AppError;
 use super::commit_signal::CommitSignal;
 use super::group_commit::GroupCommit;
+use super::transfer::FeePolicy;
 
 /// Cheap to clone: every part is shared.
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct App {
     /// The queue deposits and withdrawals are posted through.
     pub(super) group_commit: GroupCommit,
     pub(super) authenticator: Arc<Authenticator>,
+    /// The transfer fee (`--transfer-fee-*`).
+    pub(super) fees: FeePolicy,
 }
 
 impl App {
@@ -30,8 +33,10 @@ impl App {
         group_commit: BatchSettings,
         auth: AuthPolicy,
         committed: CommitSignal,
+        fees: FeePolicy,
     ) -> Self {
         App {
+            fees,
             authenticator: Arc::new(Authenticator::new(datastore.credentials(), auth)),
             group_commit: GroupCommit::start(datastore.clone(), group_commit, committed),
             datastore,

@@ -30,6 +30,10 @@ pub enum AppError {
     #[error("saldo akan melebihi batas maksimum")]
     SaldoLimit,
 
+    /// No transaction with this id has the caller among its parties.
+    #[error("transaksi tidak ditemukan")]
+    TransaksiNotFound,
+
     /// The same Idempotency-Key was used before with a different request.
     #[error("Idempotency-Key sudah dipakai untuk permintaan yang berbeda")]
     IdempotencyKeyReused,

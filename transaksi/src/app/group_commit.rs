@@ -1,4 +1,4 @@
-//! Group commit: concurrent deposits and withdrawals share database transactions.
+//! Group commit: concurrent deposits, withdrawals and transfers share database transactions.
 //!
 //! Requests queue here (`bukubesar_common::batching`); a batch is the first one waiting plus
 //! whatever else arrives until it holds `--batch-max-size` operations or `--batch-max-wait-us`
@@ -56,7 +56,8 @@ impl GroupCommit {
             "db.posting",
             otel.kind = "client",
             db.system.name = "postgresql",
-            jenis_transaksi = posting.jenis.code(),
+            jenis_transaksi = posting.kind.code(),
+            jenis = posting.kind.label(),
             idempotent = posting.idempotency.is_some(),
         );
         posting.traceparent = Traceparent::of(&span).map(|t| t.to_string());

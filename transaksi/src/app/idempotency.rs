@@ -1,4 +1,4 @@
-//! Idempotency keys for deposits and withdrawals.
+//! Idempotency keys for deposits, withdrawals and transfers.
 //!
 //! A client may send `Idempotency-Key` (1-255 visible ASCII characters). Keys are scoped to
 //! the authenticated account. The first request with a key stores its business outcome in the
@@ -57,6 +57,36 @@ pub fn request_fingerprint(jenis: Jenis, no_rekening: &NoRekening, nominal: Nomi
     hasher.finalize().to_vec()
 }
 
+/// What makes two transfers "the same" for a key: source, destination, amount (by value),
+/// `keterangan` and `referensi` (absent differs from any text). A key is scoped to the source,
+/// the caller's account; a transfer never matches a deposit or withdrawal.
+pub fn transfer_fingerprint(
+    asal: &NoRekening,
+    tujuan: &NoRekening,
+    nominal: Nominal,
+    keterangan: Option<&str>,
+    referensi: Option<&str>,
+) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"transfer\0");
+    for part in [asal.as_str(), tujuan.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(nominal.value().normalize().to_string().as_bytes());
+    for text in [keterangan, referensi] {
+        match text {
+            None => hasher.update([0]),
+            Some(text) => {
+                hasher.update([1]);
+                hasher.update((text.len() as u64).to_be_bytes());
+                hasher.update(text.as_bytes());
+            }
+        }
+    }
+    hasher.finalize().to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +127,19 @@ mod tests {
             a,
             request_fingerprint(Jenis::Tabung, &no("2345678904"), n("10"))
         );
+        let (one, two) = (no("1234567897"), no("2345678904"));
+        let t = transfer_fingerprint(&one, &two, n("10"), Some("a"), None);
+        assert_eq!(
+            t,
+            transfer_fingerprint(&one, &two, n("10.0"), Some("a"), None)
+        );
+        for other in [
+            transfer_fingerprint(&two, &one, n("10"), Some("a"), None),
+            transfer_fingerprint(&one, &two, n("10"), None, Some("a")),
+            transfer_fingerprint(&one, &two, n("10"), Some("a"), Some("")),
+            transfer_fingerprint(&one, &two, n("10"), None, None),
+        ] {
+            assert_ne!(t, other);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! | name | type | labels |
 //! |---|---|---|
-//! | `transaksi_postings_total` | counter | `jenis` (`tabung`, `tarik`), `hasil` (`posted`, `refused`, `replayed`) |
+//! | `transaksi_postings_total` | counter | `jenis` (`tabung`, `tarik`, `transfer`), `hasil` (`posted`, `refused`, `replayed`) |
 //! | `transaksi_posted_amount_rupiah` | histogram | `jenis` (its `_sum` is the money moved) |
 //! | `transaksi_registrations_total` | counter | |
 //! | `transaksi_posting_batches_total` | counter | `hasil` (`committed`, `rolled_back`) |
@@ -14,7 +14,6 @@
 //! | `outbox_publish_errors_total` | counter | |
 //! | `outbox_publish_duration_seconds` | histogram | (one relay round: claim, `XADD`, mark, commit) |
 
-use bukubesar_common::event::Jenis;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::outcome::Outcome;
@@ -62,10 +61,9 @@ pub fn describe() {
         "One relay round: claim rows, XADD them, mark them published, commit"
     );
     // Every counter is served at 0 from the start, each of its label values too.
-    for jenis in [Jenis::Tabung, Jenis::Tarik] {
+    for jenis in ["tabung", "tarik", "transfer"] {
         for hasil in ["posted", "refused", "replayed"] {
-            ::metrics::counter!(POSTINGS, "jenis" => jenis_label(jenis), "hasil" => hasil)
-                .increment(0);
+            ::metrics::counter!(POSTINGS, "jenis" => jenis, "hasil" => hasil).increment(0);
         }
     }
     for hasil in ["committed", "rolled_back"] {
@@ -76,27 +74,22 @@ pub fn describe() {
     }
 }
 
-fn jenis_label(jenis: Jenis) -> &'static str {
-    match jenis {
-        Jenis::Tabung => "tabung",
-        Jenis::Tarik => "tarik",
-    }
-}
-
-/// One answered deposit or withdrawal.
-pub fn record(jenis: Jenis, outcome: &Outcome, replayed: bool) {
-    let jenis = jenis_label(jenis);
+/// One answered deposit, withdrawal or transfer (`jenis`: its `Kind::label`).
+pub fn record(jenis: &'static str, outcome: &Outcome, replayed: bool) {
     let hasil = match (outcome, replayed) {
         (_, true) => "replayed",
-        (Outcome::Posted(_), false) => "posted",
-        (Outcome::Refused, false) => "refused",
+        (Outcome::Posted(_) | Outcome::Transferred(_), false) => "posted",
+        (Outcome::Refused | Outcome::TransferRefused(_), false) => "refused",
     };
     ::metrics::counter!(POSTINGS, "jenis" => jenis, "hasil" => hasil).increment(1);
-    if let (Outcome::Posted(posted), false) = (outcome, replayed) {
-        // An observation, not money: the float is only ever summed by Prometheus.
-        let rupiah = posted.nominal.value().to_f64().unwrap_or(f64::MAX);
-        ::metrics::histogram!(POSTED_NOMINAL, "jenis" => jenis).record(rupiah);
-    }
+    let nominal = match (outcome, replayed) {
+        (Outcome::Posted(posted), false) => posted.nominal,
+        (Outcome::Transferred(transferred), false) => transferred.nominal,
+        _ => return,
+    };
+    // An observation, not money: the float is only ever summed by Prometheus.
+    let rupiah = nominal.value().to_f64().unwrap_or(f64::MAX);
+    ::metrics::histogram!(POSTED_NOMINAL, "jenis" => jenis).record(rupiah);
 }
 
 /// One group-commit batch of `size` operations that committed or rolled back.

@@ -9,6 +9,9 @@
 //!   group commit ([`group_commit`]); one batch's transaction ([`batch`]) applies, in order,
 //!   the deposit rule [`tabung::apply`] or the withdrawal rule [`tarik::apply`]; what a posting
 //!   comes to: [`outcome`]
+//! * transfers, the same way down: [`posting::transfer`]; the rule and the fee:
+//!   [`transfer`]
+//! * one transaction's legs as a party may see them: [`transaksi`]
 //! * the balance: [`saldo`]
 //! * PIN checks, the credential cache and lockout: `bukubesar_common::auth` (shared with
 //!   mutasi, which reads the same credential table)
@@ -33,5 +36,7 @@ pub mod relay;
 pub mod saldo;
 pub mod tabung;
 pub mod tarik;
+pub mod transaksi;
+pub mod transfer;
 
 pub use error::AppError;

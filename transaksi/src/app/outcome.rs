@@ -1,6 +1,7 @@
 //! What a posting comes to, from the batch that executes it up to the api: [`PostResult`],
-//! its business [`Outcome`], and for a posted one the journal entry [`Posted`]. An outcome is
-//! stored (as JSON) with its idempotency key and replayed from there.
+//! its business [`Outcome`], and for a posted one the journal entry [`Posted`] (a deposit or
+//! withdrawal) or [`Transferred`] (a transfer). An outcome is stored (as JSON) with its
+//! idempotency key and replayed from there.
 
 use bukubesar_common::event::Jenis;
 use bukubesar_common::no_rekening::NoRekening;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::nominal::Nominal;
+use super::transfer::Refusal;
 
 /// A committed deposit or withdrawal: the journal row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,13 +29,50 @@ pub struct Posted {
     pub tanggal_transaksi: DateTime<Utc>,
 }
 
+/// One customer's side of a committed transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferLeg {
+    /// The leg's id (the source's is the transaction id).
+    pub id: Uuid,
+    pub no_rekening: NoRekening,
+    /// The balance right after the transfer.
+    pub saldo: Decimal,
+    pub urutan_rekening: i64,
+}
+
+/// A committed transfer: the source debited `nominal + biaya`, the destination credited
+/// `nominal`, fee income credited `biaya` (when not 0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transferred {
+    /// The transaction id.
+    pub id: Uuid,
+    pub asal: TransferLeg,
+    pub tujuan: TransferLeg,
+    pub nominal: Nominal,
+    pub biaya: Decimal,
+    pub keterangan: Option<String>,
+    pub referensi: Option<String>,
+    pub tanggal_transaksi: DateTime<Utc>,
+}
+
+impl Transferred {
+    /// What the source was debited.
+    pub fn debit(&self) -> Decimal {
+        self.nominal.value() + self.biaya
+    }
+}
+
 /// The business outcome of a posting, as stored for idempotent replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "hasil", content = "jurnal")]
 pub enum Outcome {
     Posted(Posted),
-    /// The operation's rule refused it (balance too low, or balance limit); nothing written.
+    /// A deposit's or withdrawal's rule refused it (balance too low, or balance limit);
+    /// nothing written.
     Refused,
+    Transferred(Box<Transferred>),
+    /// The transfer rule refused it; nothing written.
+    TransferRefused(Refusal),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
 //! Everything transaksi says to PostgreSQL and Redis. Money statements are in [`posting`],
+//! one transaction's legs in [`transaksi`],
 //! customers in [`nasabah`] (credentials: `bukubesar_common::auth`), idempotency-key
 //! housekeeping in [`idempotency`], the outbox (claiming unpublished rows, marking them
 //! published, retention) in [`outbox`], appending to the Redis Stream in [`stream`].
@@ -8,6 +9,7 @@ pub mod nasabah;
 pub mod outbox;
 pub mod posting;
 pub mod stream;
+pub mod transaksi;
 
 use bukubesar_common::auth::CredentialStore;
 use bukubesar_common::no_rekening::NoRekening;

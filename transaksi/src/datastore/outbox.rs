@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use bukubesar_common::event::{Jenis, MutasiEvent};
+use bukubesar_common::event::{
+    Jenis, MAX_KETERANGAN_CHARS, MAX_REFERENSI_CHARS, MutasiEvent, is_free_text,
+};
 use bukubesar_common::no_rekening::NoRekening;
 use bukubesar_process::trace::Traceparent;
 
@@ -34,17 +36,22 @@ pub struct OutboxClaim {
     pub events: Vec<MutasiEvent>,
 }
 
-type OutboxRow = (
-    i64,
-    Uuid,
-    String,
-    String,
-    Decimal,
-    Decimal,
-    i64,
-    DateTime<Utc>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    urutan: i64,
+    event_id: Uuid,
+    transaksi_id: Uuid,
+    no_rekening: String,
+    jenis_transaksi: String,
+    nominal: Decimal,
+    saldo: Decimal,
+    urutan_rekening: i64,
+    tanggal_transaksi: DateTime<Utc>,
+    traceparent: Option<String>,
+    no_rekening_lawan: Option<String>,
+    keterangan: Option<String>,
+    referensi: Option<String>,
+}
 
 impl Datastore {
     /// Claims up to `limit` of the oldest unpublished rows numbered `scan_from` or above;
@@ -56,8 +63,9 @@ impl Datastore {
     ) -> Result<Option<OutboxClaim>, OutboxError> {
         let mut tx = self.pool.begin().await?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT urutan, event_id, no_rekening, jenis_transaksi, nominal, saldo,
-                    urutan_rekening, tanggal_transaksi, traceparent
+            "SELECT urutan, event_id, transaksi_id, no_rekening, jenis_transaksi, nominal, saldo,
+                    urutan_rekening, tanggal_transaksi, traceparent, no_rekening_lawan,
+                    keterangan, referensi
                FROM outbox
               WHERE dipublikasikan_pada IS NULL AND urutan >= $2
               ORDER BY urutan
@@ -72,7 +80,7 @@ impl Datastore {
             tx.rollback().await?;
             return Ok(None);
         }
-        let urutan = rows.iter().map(|row| row.0).collect();
+        let urutan = rows.iter().map(|row| row.urutan).collect();
         let events = rows.into_iter().map(event).collect::<Result<_, _>>()?;
         Ok(Some(OutboxClaim { tx, urutan, events }))
     }
@@ -131,19 +139,32 @@ impl OutboxClaim {
 
 /// A row as the event it becomes; a row no event can carry is corrupt.
 fn event(row: OutboxRow) -> Result<MutasiEvent, OutboxError> {
-    let (urutan, event_id, no_rekening, jenis, nominal, saldo, urutan_rekening, tanggal, trace) =
-        row;
+    let urutan = row.urutan;
     let corrupt = |reason: String| OutboxError::Corrupt { urutan, reason };
+    let account = |text: &str, field: &str| {
+        NoRekening::parse(text).map_err(|_| corrupt(format!("{field} {text:?}")))
+    };
+    let text = |value: Option<String>, field: &str, max: usize| match value {
+        Some(value) if !is_free_text(&value, max) => Err(corrupt(format!("{field} {value:?}"))),
+        value => Ok(value),
+    };
     Ok(MutasiEvent {
-        event_id,
-        no_rekening: NoRekening::parse(&no_rekening)
-            .map_err(|_| corrupt(format!("no_rekening {no_rekening:?}")))?,
-        jenis: Jenis::from_code(&jenis)
-            .ok_or_else(|| corrupt(format!("jenis_transaksi {jenis:?}")))?,
-        nominal,
-        saldo,
-        urutan_rekening,
-        tanggal_transaksi: tanggal,
-        traceparent: trace.as_deref().and_then(Traceparent::parse),
+        event_id: row.event_id,
+        transaksi_id: row.transaksi_id,
+        no_rekening: account(&row.no_rekening, "no_rekening")?,
+        jenis: Jenis::from_code(&row.jenis_transaksi)
+            .ok_or_else(|| corrupt(format!("jenis_transaksi {:?}", row.jenis_transaksi)))?,
+        nominal: row.nominal,
+        saldo: row.saldo,
+        urutan_rekening: row.urutan_rekening,
+        tanggal_transaksi: row.tanggal_transaksi,
+        traceparent: row.traceparent.as_deref().and_then(Traceparent::parse),
+        no_rekening_lawan: row
+            .no_rekening_lawan
+            .as_deref()
+            .map(|lawan| account(lawan, "no_rekening_lawan"))
+            .transpose()?,
+        keterangan: text(row.keterangan, "keterangan", MAX_KETERANGAN_CHARS)?,
+        referensi: text(row.referensi, "referensi", MAX_REFERENSI_CHARS)?,
     })
 }

@@ -1,15 +1,19 @@
-//! The money statements. Deposits and withdrawals are committed in batches (group commit, see
-//! `app::group_commit`): ONE database transaction per batch, in this order:
+//! The money statements. Deposits, withdrawals and transfers are committed in batches (group
+//! commit, see `app::group_commit`): ONE database transaction per batch, in this order:
 //!
 //! 1. [`PostingTx::claim_keys`]: insert the batch's idempotency keys, sorted;
-//! 2. [`PostingTx::lock_rekening`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted;
+//! 2. [`PostingTx::lock_rekening`]: `SELECT ... FOR UPDATE` the touched balance rows, sorted
+//!    (a transfer's source and destination among them);
 //! 3. the app applies the operations in memory, in arrival order;
 //! 4. [`PostingTx::write`]: ONE statement updates every touched balance once and inserts
-//!    every journal row, outbox row and idempotency outcome (`UNNEST` arrays);
+//!    every journal leg, outbox row and idempotency outcome (`UNNEST` arrays); the journal's
+//!    trigger refuses a transaction whose debits and credits differ;
 //! 5. [`PostingTx::commit`].
 //!
 //! Keys before accounts, each in a fixed order, is one global lock order for every replica:
-//! two batches can wait for each other but never in a cycle, so group commit adds no deadlock.
+//! two batches can wait for each other but never in a cycle, so group commit adds no deadlock,
+//! and transfers A→B and B→A (or rings A→B→C→A) in concurrent batches cannot deadlock either.
+//! The system accounts (`akun_sistem`) have no balance row to lock: their legs are inserted.
 
 use std::collections::HashMap;
 
@@ -47,16 +51,61 @@ pub struct StoredKey {
     pub outcome: Option<String>,
 }
 
-/// A journal row to write; its outbox row carries the same values and `traceparent`.
+/// The bank's own accounts (table `akun_sistem`). They have no balance row: a balance is the
+/// sum of the account's legs (view `neraca_saldo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AkunSistem {
+    /// Cash at the teller: the other side of every deposit and withdrawal.
+    #[serde(rename = "KAS")]
+    Kas,
+    /// Fee income: the credit side of transfer fees.
+    #[serde(rename = "PENDAPATAN_BIAYA")]
+    PendapatanBiaya,
+}
+
+impl AkunSistem {
+    pub fn code(self) -> &'static str {
+        match self {
+            AkunSistem::Kas => "KAS",
+            AkunSistem::PendapatanBiaya => "PENDAPATAN_BIAYA",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "KAS" => Some(AkunSistem::Kas),
+            "PENDAPATAN_BIAYA" => Some(AkunSistem::PendapatanBiaya),
+            _ => None,
+        }
+    }
+}
+
+/// Whose a leg is.
+#[derive(Clone, Copy, Debug)]
+pub enum Akun<'a> {
+    /// A customer's account: the balance right after this leg and the account's transaction
+    /// number. Customer legs also get an outbox row (one statement line each).
+    Nasabah {
+        no_rekening: &'a NoRekening,
+        saldo: Decimal,
+        urutan_rekening: i64,
+    },
+    Sistem(AkunSistem),
+}
+
+/// One leg of a transaction to write.
 #[derive(Clone, Debug)]
 pub struct JurnalRow<'a> {
+    /// The leg's id (the event id of a customer leg).
     pub id: Uuid,
-    pub no_rekening: &'a NoRekening,
+    pub transaksi_id: Uuid,
+    pub akun: Akun<'a>,
+    /// Debit or credit.
     pub jenis: Jenis,
     pub nominal: Decimal,
-    /// The balance right after this transaction.
-    pub saldo: Decimal,
-    pub urutan_rekening: i64,
+    pub no_rekening_lawan: Option<&'a NoRekening>,
+    pub keterangan: Option<&'a str>,
+    pub referensi: Option<&'a str>,
     pub traceparent: Option<&'a str>,
 }
 
@@ -91,7 +140,8 @@ const LOCK_REKENING: &str = "
      ORDER BY no_rekening
        FOR UPDATE";
 
-/// Every write of a batch in one statement. The outbox rows reuse the journal's parameters.
+/// Every write of a batch in one statement. The outbox rows reuse the journal's parameters:
+/// one per customer leg.
 const WRITE: &str = "
     WITH r AS (
         UPDATE rekening AS r
@@ -101,26 +151,34 @@ const WRITE: &str = "
          WHERE r.no_rekening = u.no_rekening
         RETURNING 1
     ), j AS (
-        INSERT INTO jurnal (id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
+        INSERT INTO jurnal (id, transaksi_id, no_rekening, akun_sistem, jenis_transaksi, nominal,
+                            saldo, urutan_rekening, no_rekening_lawan, keterangan, referensi,
                             tanggal_transaksi)
-        SELECT id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening, $4
-          FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::numeric[], $9::numeric[],
-                      $10::bigint[])
-                   AS t(id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening)
+        SELECT id, transaksi_id, no_rekening, akun_sistem, jenis_transaksi, nominal, saldo,
+               urutan_rekening, lawan, keterangan, referensi, $4
+          FROM UNNEST($5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[],
+                      $10::numeric[], $11::numeric[], $12::bigint[], $13::text[], $14::text[],
+                      $15::text[])
+                   AS t(id, transaksi_id, no_rekening, akun_sistem, jenis_transaksi, nominal,
+                        saldo, urutan_rekening, lawan, keterangan, referensi)
         RETURNING 1
     ), o AS (
-        INSERT INTO outbox (event_id, tanggal_transaksi, no_rekening, jenis_transaksi, nominal,
-                            saldo, urutan_rekening, traceparent)
-        SELECT id, $4, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening, traceparent
-          FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::numeric[], $9::numeric[],
-                      $10::bigint[], $11::text[])
-                   AS t(id, no_rekening, jenis_transaksi, nominal, saldo, urutan_rekening,
-                        traceparent)
+        INSERT INTO outbox (event_id, transaksi_id, tanggal_transaksi, no_rekening,
+                            jenis_transaksi, nominal, saldo, urutan_rekening, no_rekening_lawan,
+                            keterangan, referensi, traceparent)
+        SELECT id, transaksi_id, $4, no_rekening, jenis_transaksi, nominal, saldo,
+               urutan_rekening, lawan, keterangan, referensi, traceparent
+          FROM UNNEST($5::uuid[], $6::uuid[], $7::text[], $9::text[], $10::numeric[],
+                      $11::numeric[], $12::bigint[], $13::text[], $14::text[], $15::text[],
+                      $16::text[])
+                   AS t(id, transaksi_id, no_rekening, jenis_transaksi, nominal, saldo,
+                        urutan_rekening, lawan, keterangan, referensi, traceparent)
+         WHERE no_rekening IS NOT NULL
         RETURNING 1
     ), i AS (
         UPDATE idempotensi AS i
            SET hasil = k.hasil
-          FROM UNNEST($12::text[], $13::text[], $14::text[]) AS k(no_rekening, kunci, hasil)
+          FROM UNNEST($17::text[], $18::text[], $19::text[]) AS k(no_rekening, kunci, hasil)
          WHERE i.no_rekening = k.no_rekening AND i.kunci = k.kunci
         RETURNING 1
     )
@@ -220,8 +278,9 @@ impl PostingTx {
     }
 
     /// Writes the batch in one statement: each changed balance row once (`rekening`), every
-    /// journal and outbox row, every claimed key's outcome. Fails, and the caller rolls back,
-    /// unless exactly that many rows were written.
+    /// journal leg, an outbox row per customer leg, every claimed key's outcome. Fails, and
+    /// the caller rolls back, unless exactly that many rows were written (or when a
+    /// transaction's debits and credits differ: the journal's trigger).
     pub async fn write(
         &mut self,
         rekening: &[Rekening],
@@ -232,13 +291,7 @@ impl PostingTx {
         let no_rekening_rows: Vec<&NoRekening> = rekening.iter().map(|a| &a.no_rekening).collect();
         let saldo: Vec<Decimal> = rekening.iter().map(|a| a.saldo).collect();
         let jumlah: Vec<i64> = rekening.iter().map(|a| a.jumlah_transaksi).collect();
-        let ids: Vec<Uuid> = jurnal.iter().map(|j| j.id).collect();
-        let jurnal_no_rekening: Vec<&NoRekening> = jurnal.iter().map(|j| j.no_rekening).collect();
-        let jenis: Vec<&str> = jurnal.iter().map(|j| j.jenis.code()).collect();
-        let nominal: Vec<Decimal> = jurnal.iter().map(|j| j.nominal).collect();
-        let saldo_after: Vec<Decimal> = jurnal.iter().map(|j| j.saldo).collect();
-        let urutan: Vec<i64> = jurnal.iter().map(|j| j.urutan_rekening).collect();
-        let traceparents: Vec<Option<&str>> = jurnal.iter().map(|j| j.traceparent).collect();
+        let legs = LegColumns::of(jurnal);
         let key_no_rekening: Vec<&NoRekening> = outcomes.iter().map(|o| o.no_rekening).collect();
         let keys: Vec<&str> = outcomes.iter().map(|o| o.key).collect();
         let stored: Vec<&str> = outcomes.iter().map(|o| o.outcome).collect();
@@ -247,13 +300,18 @@ impl PostingTx {
             .bind(&saldo)
             .bind(&jumlah)
             .bind(tanggal_transaksi)
-            .bind(&ids)
-            .bind(&jurnal_no_rekening)
-            .bind(&jenis)
-            .bind(&nominal)
-            .bind(&saldo_after)
-            .bind(&urutan)
-            .bind(&traceparents)
+            .bind(&legs.id)
+            .bind(&legs.transaksi_id)
+            .bind(&legs.no_rekening)
+            .bind(&legs.akun_sistem)
+            .bind(&legs.jenis)
+            .bind(&legs.nominal)
+            .bind(&legs.saldo)
+            .bind(&legs.urutan)
+            .bind(&legs.lawan)
+            .bind(&legs.keterangan)
+            .bind(&legs.referensi)
+            .bind(&legs.traceparent)
             .bind(&key_no_rekening)
             .bind(&keys)
             .bind(&stored)
@@ -262,7 +320,7 @@ impl PostingTx {
         let expected = (
             rekening.len() as i64,
             jurnal.len() as i64,
-            jurnal.len() as i64,
+            legs.customer_legs as i64,
             outcomes.len() as i64,
         );
         if written != expected {
@@ -275,5 +333,74 @@ impl PostingTx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
+    }
+}
+
+/// The legs as one array per column, for `UNNEST`.
+struct LegColumns<'a> {
+    id: Vec<Uuid>,
+    transaksi_id: Vec<Uuid>,
+    no_rekening: Vec<Option<&'a str>>,
+    akun_sistem: Vec<Option<&'static str>>,
+    jenis: Vec<&'static str>,
+    nominal: Vec<Decimal>,
+    saldo: Vec<Option<Decimal>>,
+    urutan: Vec<Option<i64>>,
+    lawan: Vec<Option<&'a str>>,
+    keterangan: Vec<Option<&'a str>>,
+    referensi: Vec<Option<&'a str>>,
+    traceparent: Vec<Option<&'a str>>,
+    customer_legs: usize,
+}
+
+impl<'a> LegColumns<'a> {
+    fn of(jurnal: &[JurnalRow<'a>]) -> Self {
+        let mut columns = LegColumns {
+            id: Vec::with_capacity(jurnal.len()),
+            transaksi_id: Vec::with_capacity(jurnal.len()),
+            no_rekening: Vec::with_capacity(jurnal.len()),
+            akun_sistem: Vec::with_capacity(jurnal.len()),
+            jenis: Vec::with_capacity(jurnal.len()),
+            nominal: Vec::with_capacity(jurnal.len()),
+            saldo: Vec::with_capacity(jurnal.len()),
+            urutan: Vec::with_capacity(jurnal.len()),
+            lawan: Vec::with_capacity(jurnal.len()),
+            keterangan: Vec::with_capacity(jurnal.len()),
+            referensi: Vec::with_capacity(jurnal.len()),
+            traceparent: Vec::with_capacity(jurnal.len()),
+            customer_legs: 0,
+        };
+        for leg in jurnal {
+            columns.id.push(leg.id);
+            columns.transaksi_id.push(leg.transaksi_id);
+            match leg.akun {
+                Akun::Nasabah {
+                    no_rekening,
+                    saldo,
+                    urutan_rekening,
+                } => {
+                    columns.no_rekening.push(Some(no_rekening.as_str()));
+                    columns.akun_sistem.push(None);
+                    columns.saldo.push(Some(saldo));
+                    columns.urutan.push(Some(urutan_rekening));
+                    columns.customer_legs += 1;
+                }
+                Akun::Sistem(akun) => {
+                    columns.no_rekening.push(None);
+                    columns.akun_sistem.push(Some(akun.code()));
+                    columns.saldo.push(None);
+                    columns.urutan.push(None);
+                }
+            }
+            columns.jenis.push(leg.jenis.code());
+            columns.nominal.push(leg.nominal);
+            columns
+                .lawan
+                .push(leg.no_rekening_lawan.map(NoRekening::as_str));
+            columns.keterangan.push(leg.keterangan);
+            columns.referensi.push(leg.referensi);
+            columns.traceparent.push(leg.traceparent);
+        }
+        columns
     }
 }

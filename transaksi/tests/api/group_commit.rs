@@ -6,7 +6,7 @@ use bukubesar_common::no_rekening::NoRekening;
 use futures::future::join_all;
 use rust_decimal::Decimal;
 use std::str::FromStr;
-use transaksi::app::batch::{self, Idempotency, Posting};
+use transaksi::app::batch::{self, Idempotency, Kind, Posting};
 use transaksi::app::idempotency::{Key, request_fingerprint};
 use transaksi::app::nominal::Nominal;
 use transaksi::app::outcome::{Outcome, PostResult, Posted};
@@ -21,7 +21,10 @@ fn op(jenis: Jenis, no: &str, nominal: &str, key: Option<&str>) -> Posting {
     let nominal = Nominal::new(d(nominal)).expect("valid amount");
     let no = NoRekening::parse(no).expect("well formed");
     Posting {
-        jenis,
+        kind: match jenis {
+            Jenis::Tabung => Kind::Tabung,
+            Jenis::Tarik => Kind::Tarik,
+        },
         idempotency: key.map(|key| Idempotency {
             key: Key::parse(key.as_bytes()).expect("valid key"),
             fingerprint: request_fingerprint(jenis, &no, nominal),
@@ -43,11 +46,12 @@ fn refused(result: &PostResult) -> bool {
     matches!(result, PostResult::Fresh(Outcome::Refused))
 }
 
-/// Rows of the whole database: (rekening saldo sum, journal rows, outbox rows, keys).
+/// Rows of the whole database: (rekening saldo sum, customer journal legs, outbox rows, keys).
 async fn totals(app: &TestApp) -> (Decimal, i64, i64, i64) {
     sqlx::query_as(
         "SELECT (SELECT coalesce(sum(saldo), 0) FROM rekening),
-                (SELECT count(*) FROM jurnal), (SELECT count(*) FROM outbox),
+                (SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL),
+                (SELECT count(*) FROM outbox),
                 (SELECT count(*) FROM idempotensi)",
     )
     .fetch_one(&app.pool)

@@ -16,11 +16,16 @@ async fn the_served_document_and_the_routes_agree() {
             "GET /metrics",
             "GET /readyz",
             "GET /saldo/{no_rekening}",
+            "GET /transaksi/{id}",
             "POST /daftar",
             "POST /tabung",
             "POST /tarik",
+            "POST /transfer",
         ],
-        |path| path.replace("{no_rekening}", "1234567897"),
+        |path| {
+            path.replace("{no_rekening}", "1234567897")
+                .replace("{id}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+        },
     )
     .await;
     for schema in [
@@ -28,6 +33,10 @@ async fn the_served_document_and_the_routes_agree() {
         "PostingRequest",
         "PostingResponse",
         "SaldoResponse",
+        "TransferRequest",
+        "TransferResponse",
+        "TransaksiResponse",
+        "EntriResponse",
         "ErrorBody",
     ] {
         assert!(

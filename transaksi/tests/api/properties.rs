@@ -13,8 +13,7 @@ use transaksi::datastore::Datastore;
 use transaksi::datastore::nasabah::{InsertNasabahError, NewNasabah};
 
 use bukubesar_common::batching::BatchSettings;
-use bukubesar_common::event::Jenis;
-use transaksi::app::batch::{self, Posting};
+use transaksi::app::batch::{self, Kind, Posting};
 use transaksi::app::commit_signal::CommitSignal;
 use transaksi::app::group_commit::GroupCommit;
 use transaksi::app::nominal::Nominal;
@@ -29,7 +28,7 @@ fn ops(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec((any::<bool>(), 1_i64..=50_000), 1..=max_len)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -38,7 +37,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A fresh account straight in the database (no PIN is ever checked here).
-async fn account(datastore: &Datastore, case: u64) -> String {
+pub(crate) async fn account(datastore: &Datastore, case: u64) -> String {
     loop {
         let no = NoRekening::generate();
         let nik = format!(
@@ -68,7 +67,7 @@ fn rand_suffix() -> u64 {
 
 fn posting(no: &str, (deposit, cents): Op) -> Posting {
     Posting {
-        jenis: if deposit { Jenis::Tabung } else { Jenis::Tarik },
+        kind: if deposit { Kind::Tabung } else { Kind::Tarik },
         no_rekening: NoRekening::parse(no).expect("well formed"),
         nominal: Nominal::new(Decimal::new(cents, 2)).expect("valid amount"),
         idempotency: None,
@@ -76,7 +75,7 @@ fn posting(no: &str, (deposit, cents): Op) -> Posting {
     }
 }
 
-fn fresh(result: PostResult) -> Outcome {
+pub(crate) fn fresh(result: PostResult) -> Outcome {
     match result {
         PostResult::Fresh(outcome) => outcome,
         other => panic!("no key, so always fresh: {other:?}"),
@@ -123,7 +122,7 @@ fn model(operations: &[Op]) -> Vec<Option<Decimal>> {
 }
 
 /// Saldo, journal sum and journal invariants of `no` as stored.
-async fn check_stored(app: &TestApp, no: &str, expected_saldo: Decimal, posted: usize) {
+pub(crate) async fn check_stored(app: &TestApp, no: &str, expected_saldo: Decimal, posted: usize) {
     let saldo: Decimal = sqlx::query_scalar("SELECT saldo FROM rekening WHERE no_rekening = $1")
         .bind(no)
         .fetch_one(&app.pool)
@@ -181,6 +180,7 @@ fn sequential_postings_follow_the_model_exactly() {
                         assert!(!op.0, "deposits within the limit are never refused");
                         assert!(nominal > model, "only an uncovered withdrawal is refused");
                     }
+                    other => panic!("not a transfer: {other:?}"),
                 }
             }
             check_stored(&app, &no, model, posted).await;

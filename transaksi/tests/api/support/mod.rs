@@ -260,6 +260,68 @@ impl TestApp {
             .expect("count query")
     }
 
+    /// `POST /transfer` from `from`'s own account, `nominal` as JSON text.
+    pub async fn transfer(&self, from: &Account, to: &str, nominal: &str) -> Reply {
+        let body = format!(
+            r#"{{"no_rekening_asal":"{}","no_rekening_tujuan":"{to}","nominal":{nominal}}}"#,
+            from.no_rekening
+        );
+        self.post_json("/transfer", Some(&from.authorization()), &body, &[])
+            .await
+    }
+
+    /// `POST /transfer` with a JSON body as given, as `from`.
+    pub async fn transfer_body(
+        &self,
+        from: &Account,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.post_json(
+            "/transfer",
+            Some(&from.authorization()),
+            &body.to_string(),
+            headers,
+        )
+        .await
+    }
+
+    /// The trial balance as stored: the sum of every account's balance (customers and the
+    /// bank's own), which double entry keeps at zero; and the number of transactions whose
+    /// debits differ from their credits.
+    pub async fn trial_balance(&self) -> (Decimal, i64) {
+        sqlx::query_as(
+            "SELECT (SELECT coalesce(sum(saldo), 0) FROM neraca_saldo),
+                    (SELECT count(*) FROM (
+                        SELECT transaksi_id FROM jurnal GROUP BY transaksi_id
+                        HAVING sum(CASE jenis_transaksi WHEN 'D' THEN nominal ELSE -nominal END)
+                               <> 0) AS timpang)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("trial balance")
+    }
+
+    /// Asserts the trial balance: zero in sum, every transaction balanced, and every
+    /// customer's balance the sum of its legs.
+    pub async fn assert_trial_balance(&self) {
+        assert_eq!(
+            self.trial_balance().await,
+            (Decimal::ZERO, 0),
+            "all balances sum to zero"
+        );
+        let drifted: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM rekening AS r
+              WHERE r.saldo <> (SELECT coalesce(sum(CASE jenis_transaksi WHEN 'C' THEN nominal
+                                                     ELSE -nominal END), 0)
+                                  FROM jurnal AS j WHERE j.no_rekening = r.no_rekening)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("drift query");
+        assert_eq!(drifted, 0, "every saldo is the sum of its legs");
+    }
+
     pub async fn journal_rows(&self, no_rekening: &str) -> i64 {
         self.count(
             "SELECT count(*) FROM jurnal WHERE no_rekening = $1",
