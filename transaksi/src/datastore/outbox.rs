@@ -80,8 +80,12 @@ impl Datastore {
         let mut tx = self.pool.begin().await?;
         // Locked first, in its own statement: after waiting for another relay, the next
         // statement's snapshot sees the watermark that relay committed and the rows it saw.
+        // Sorting is off for this transaction: with statistics older than a sudden backlog the
+        // planner sorted every row after the watermark on each round (50 ms for 100,000 rows)
+        // instead of reading the index in order up to the limit (under 1 ms).
         let watermark: OutboxPosition = sqlx::query_as(
-            "SELECT writer_xid::text::bigint AS writer_xid, urutan
+            "SELECT writer_xid::text::bigint AS writer_xid, urutan,
+                    set_config('enable_sort', 'off', true) AS sorting
                FROM relay_watermark FOR UPDATE",
         )
         .fetch_one(&mut *tx)
@@ -93,7 +97,7 @@ impl Datastore {
                FROM outbox
               WHERE (writer_xid, urutan) > ($1::bigint::text::xid8, $2)
                 AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY writer_xid, urutan
+              ORDER BY outbox.writer_xid, outbox.urutan
               LIMIT $3",
         )
         .bind(watermark.writer_xid)
