@@ -135,20 +135,28 @@ impl Datastore {
         retention_hours: u32,
         max_rows: i64,
     ) -> Result<u64, sqlx::Error> {
-        sqlx::query(
-            "DELETE FROM outbox WHERE ctid IN (
-                 SELECT ctid FROM (
-                     SELECT outbox.ctid, outbox.dibuat_pada FROM outbox, relay_watermark AS w
+        // The oldest rows in index order, never a sort of every published row (see
+        // `claim_unpublished`); deleted through the primary key, never a scan of the table.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('enable_sort', 'off', true)")
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query(
+            "DELETE FROM outbox WHERE urutan = ANY(ARRAY(
+                 SELECT urutan FROM (
+                     SELECT outbox.urutan, outbox.dibuat_pada FROM outbox, relay_watermark AS w
                       WHERE (outbox.writer_xid, outbox.urutan) <= (w.writer_xid, w.urutan)
                       ORDER BY outbox.writer_xid, outbox.urutan
                       LIMIT $2) AS oldest
-                  WHERE dibuat_pada < now() - make_interval(hours => $1))",
+                  WHERE dibuat_pada < now() - make_interval(hours => $1)))",
         )
         .bind(i32::try_from(retention_hours).unwrap_or(i32::MAX))
         .bind(max_rows)
-        .execute(&self.pool)
-        .await
-        .map(|r| r.rows_affected())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
 
