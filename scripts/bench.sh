@@ -488,7 +488,8 @@ backlog_drain() {
   load_end="$(now_ns)"
   # The relay publishes the whole backlog to the stream first (mutasi is not involved).
   until [ "$(pg_value bench_transaksi \
-      'SELECT count(*) FROM outbox WHERE dipublikasikan_pada IS NULL')" = 0 ]; do
+      'SELECT count(*) FROM outbox, relay_watermark AS w
+        WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan)')" = 0 ]; do
     waited=$((waited + 1))
     [ "$waited" -le $((DRAIN_TIMEOUT_SECS * 10)) ] || die "the relay did not publish the backlog"
     sleep 0.1

@@ -93,7 +93,7 @@ pub struct Settings {
     pub dead_letter_stream: Option<String>,
 
     /// Most entries read, inserted and acknowledged together.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
     pub consume_batch_size: u64,
 
     /// An entry pending this long with another consumer is taken over (XAUTOCLAIM).
@@ -147,6 +147,7 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| format!("{}:dead", self.redis.stream)),
             batch_size: self.consume_batch_size as usize,
+            trace_each_event: self.telemetry.otlp_endpoint.is_some(),
             block: Duration::from_millis(1_000),
             claim_idle: Duration::from_millis(self.claim_idle_ms),
             max_deliveries: self.max_deliveries,

@@ -74,7 +74,7 @@ pub struct Settings {
     pub redis: RedisArgs,
 
     /// Most outbox rows published per relay round (one XADD pipeline, one transaction).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000), global = true)]
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(i64).range(1..=10_000), global = true)]
     pub relay_batch_size: i64,
 
     /// Longest pause between relay rounds when no local posting woke it (rows committed by a

@@ -23,8 +23,9 @@ use datastore::stream::StreamPublisher;
 /// How often expired idempotency keys and published outbox rows are swept.
 const IDEMPOTENCY_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Most published outbox rows removed per sweep.
-const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 50_000;
+/// Most published outbox rows one sweep statement looks at (and deletes); a sweep repeats
+/// such statements until the rows it finds are too young to delete.
+const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 10_000;
 
 /// The application (router and state) over a datastore, as the binary and the tests use it.
 /// Every posting that commits rings `committed`; hand the same signal to [`spawn_relay`] so
@@ -99,12 +100,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
     let router = application(&settings, datastore, committed);
     serve::until_shutdown(listener, router, &settings.serve).await?;
-    // Rows the relay had claimed but not marked stay unpublished and are sent again by the
-    // next relay: a duplicate at worst, never a loss.
+    // Rows the relay had claimed stay after the watermark (its transaction rolls back) and
+    // are sent again by the next relay: a duplicate at worst, never a loss.
     relay.abort();
     pool.close().await;
     tracing::info!("transaksi stopped");
     Ok(())
+}
+
+/// Deletes expired published outbox rows, one bounded statement after another, so the outbox
+/// does not grow however fast postings come.
+async fn sweep_published_outbox(datastore: &Datastore, outbox_retention_hours: u32) {
+    let mut deleted = 0;
+    loop {
+        match datastore
+            .sweep_published_outbox(outbox_retention_hours, MAX_OUTBOX_ROWS_PER_SWEEP)
+            .await
+        {
+            Ok(rows) => {
+                deleted += rows;
+                if rows < MAX_OUTBOX_ROWS_PER_SWEEP as u64 {
+                    break;
+                }
+                // Leave the cores to the money path between batches.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "outbox sweep failed; will retry");
+                break;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(
+            deleted,
+            outbox_retention_hours,
+            "published outbox rows removed"
+        );
+    }
 }
 
 async fn sweep_expired_rows(
@@ -115,20 +148,7 @@ async fn sweep_expired_rows(
     let mut interval = tokio::time::interval(IDEMPOTENCY_SWEEP_INTERVAL);
     loop {
         interval.tick().await;
-        match datastore
-            .sweep_published_outbox(outbox_retention_hours, MAX_OUTBOX_ROWS_PER_SWEEP)
-            .await
-        {
-            Ok(0) => {}
-            Ok(deleted) => {
-                tracing::info!(
-                    deleted,
-                    outbox_retention_hours,
-                    "published outbox rows removed"
-                )
-            }
-            Err(error) => tracing::warn!(error = %error, "outbox sweep failed; will retry"),
-        }
+        sweep_published_outbox(&datastore, outbox_retention_hours).await;
         match datastore.sweep_idempotency_keys(retention_hours).await {
             Ok(0) => {}
             Ok(deleted) => {

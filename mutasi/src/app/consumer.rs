@@ -1,10 +1,15 @@
 //! Consuming the stream into the statement. At-least-once delivery, exactly-once effect:
 //!
 //! 1. Read a batch with the consumer group (`XREADGROUP`).
-//! 2. Parse every entry; insert the good ones in ONE statement with
-//!    `ON CONFLICT (event_id) DO NOTHING`, so a redelivered event adds nothing.
+//! 2. Parse every entry; insert the good ones in ONE statement (`UNNEST` arrays) with
+//!    `ON CONFLICT (transaksi_id, no_rekening) DO NOTHING`, so a redelivered event adds nothing.
+//!    When the batch was full, the next batch is read meanwhile (no waiting: it becomes
+//!    pending with us, and after a failed round is re-read with our other pending entries).
 //! 3. Only after that commit: dead-letter the poison entries, then `XACK` the batch. A crash
 //!    before the `XACK` redelivers the batch: harmless by step 2.
+//!
+//! One `mutasi.batch` span per batch carries the counts; per-event spans (continuing each
+//! posting's trace) only when traces are exported (`trace_each_event`).
 //!
 //! After a start or a failed round the consumer first re-reads its own pending entries.
 //! Entries left pending by a consumer that died are taken over with `XAUTOCLAIM` once idle
@@ -23,6 +28,7 @@ use std::time::Duration;
 use bukubesar_common::event::MutasiEvent;
 use bukubesar_common::retry::Outage;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::metrics;
 use super::stats::ConsumerStats;
@@ -37,6 +43,9 @@ pub struct ConsumerSettings {
     pub dead_letter_stream: String,
     /// Most entries per round (one insert statement, one XACK).
     pub batch_size: usize,
+    /// One `mutasi.consume` span (with its `mutasi.insert` child) per event, in the trace its
+    /// entry carries, besides the batch's span: when traces are exported (`--otlp-endpoint`).
+    pub trace_each_event: bool,
     /// Longest wait for new entries in one XREADGROUP.
     pub block: Duration,
     /// An entry pending this long with another consumer is taken over.
@@ -60,6 +69,9 @@ enum RoundError {
 
 struct Progress {
     group_ready: bool,
+    /// New entries read while the previous batch was being stored (delivered to us, pending):
+    /// the next batch. Emptied after a failed round (they are re-read as own pending entries).
+    read_ahead: Vec<Entry>,
     /// Re-read own pending entries after this id before reading new ones.
     own_pending_after: Option<String>,
     /// Ping the database before delivering anything again.
@@ -95,6 +107,7 @@ pub async fn run(
     );
     let mut progress = Progress {
         group_ready: false,
+        read_ahead: Vec::new(),
         own_pending_after: Some("0".to_owned()),
         check_database: true,
         claim_cursor: "0-0".to_owned(),
@@ -132,6 +145,7 @@ pub async fn run(
                     tracing::debug!(error = %error, "statement consumer still failing");
                 }
                 progress.own_pending_after = Some("0".to_owned());
+                progress.read_ahead.clear();
                 progress.check_database = true;
                 if matches!(error, RoundError::Redis(_)) {
                     // Redis may have restarted without the group (e.g. a new instance).
@@ -166,16 +180,31 @@ impl Consumer<'_> {
             progress.next_trim = Instant::now() + self.settings.trim_interval;
             self.trim().await?;
         }
-        // 4. New entries.
+        // 4. New entries: those read ahead, or wait for some. A full batch means more are
+        //    probably there: read the next batch while this one is stored.
         let settings = self.settings;
-        let entries = self
-            .stream
-            .read_new(settings.batch_size, settings.block)
-            .await?;
-        if !entries.is_empty() {
-            self.process(entries, false).await?;
+        let entries = if progress.read_ahead.is_empty() {
+            self.stream
+                .read_new(settings.batch_size, settings.block)
+                .await?
+        } else {
+            std::mem::take(&mut progress.read_ahead)
+        };
+        if entries.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let full = entries.len() >= settings.batch_size;
+        let read_next = async {
+            if full {
+                self.stream.read_new_now(settings.batch_size).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (processed, next) = tokio::join!(self.process(entries, false), read_next);
+        // Entries read ahead are pending with us: after a failure they are re-read.
+        progress.read_ahead = next?;
+        processed
     }
 
     async fn reread_own_pending(
@@ -240,8 +269,34 @@ impl Consumer<'_> {
         Ok(())
     }
 
-    /// Stores what can be stored, dead-letters the poison, then acknowledges the whole batch.
+    /// Stores what can be stored, dead-letters the poison, then acknowledges the whole batch,
+    /// in one `mutasi.batch` span with its counts.
     async fn process(&self, entries: Vec<Entry>, redelivered: bool) -> Result<(), RoundError> {
+        let batch = tracing::info_span!(
+            "mutasi.batch",
+            otel.kind = "consumer",
+            messaging.system = "redis",
+            messaging.destination.name = %self.settings.stream,
+            messaging.batch.message_count = entries.len(),
+            redelivered,
+            inserted = tracing::field::Empty,
+            dead_lettered = tracing::field::Empty
+        );
+        // Per-event spans only when traces are exported: each continues the trace carried in
+        // its entry. Otherwise the batch span alone (no span work per event).
+        let per_event = self.settings.trace_each_event;
+        self.process_batch(entries, redelivered, per_event, &batch)
+            .instrument(batch.clone())
+            .await
+    }
+
+    async fn process_batch(
+        &self,
+        entries: Vec<Entry>,
+        redelivered: bool,
+        per_event: bool,
+        batch: &tracing::Span,
+    ) -> Result<(), RoundError> {
         self.stats
             .read
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
@@ -254,11 +309,20 @@ impl Consumer<'_> {
         let (good, mut poison) = sort(&entries, &deliveries, self.settings.max_deliveries);
         // Each event's `mutasi.consume` span continues the trace carried in its entry; its
         // `mutasi.insert` child covers the batch insert that stored it.
-        let consume_spans: Vec<tracing::Span> = good
-            .iter()
-            .map(|(entry, event)| consume_span(self.settings, entry, event, redelivered))
-            .collect();
+        let consume_spans: Vec<tracing::Span> = if per_event {
+            good.iter()
+                .map(|(entry, event)| consume_span(self.settings, entry, event, redelivered))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let inserted_before = self.stats.inserted.load(Ordering::Relaxed);
         poison.extend(self.store(&good, &consume_spans).await?);
+        batch.record(
+            "inserted",
+            self.stats.inserted.load(Ordering::Relaxed) - inserted_before,
+        );
+        batch.record("dead_lettered", poison.len());
         self.dead_letter(&poison).await?;
         // Every entry of the batch is now stored (or was already), gone, or dead-lettered.
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();

@@ -79,6 +79,12 @@ impl StreamConsumer {
         self.read_group(count, Some(block), ">").await
     }
 
+    /// Entries never delivered to this group that are already there (no waiting): the read
+    /// ahead while the previous batch is being stored.
+    pub async fn read_new_now(&self, count: usize) -> redis::RedisResult<Vec<Entry>> {
+        self.read_group(count, None, ">").await
+    }
+
     /// Entries delivered to this consumer and not yet acknowledged (after a restart or a
     /// failed round), oldest first, from `after` (exclusive; `0` for all).
     pub async fn read_own_pending(

@@ -202,7 +202,7 @@ async fn a_redelivered_event_adds_no_row() {
         }
     }
     // And the whole outbox republished by the relay itself.
-    sqlx::query("UPDATE outbox SET dipublikasikan_pada = NULL")
+    sqlx::query("UPDATE relay_watermark SET writer_xid = '0', urutan = 0")
         .execute(&platform.transaksi_pool)
         .await
         .expect("unmark");

@@ -1,8 +1,8 @@
 //! Everything transaksi says to PostgreSQL and Redis. Money statements are in [`posting`],
 //! one transaction's legs in [`transaksi`],
 //! customers in [`nasabah`] (credentials: `bukubesar_common::auth`), idempotency-key
-//! housekeeping in [`idempotency`], the outbox (claiming unpublished rows, marking them
-//! published, retention) in [`outbox`], appending to the Redis Stream in [`stream`].
+//! housekeeping in [`idempotency`], the outbox (claiming the rows after the published-up-to
+//! watermark, moving it, retention) in [`outbox`], appending to the Redis Stream in [`stream`].
 
 pub mod idempotency;
 pub mod nasabah;

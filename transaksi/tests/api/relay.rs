@@ -1,6 +1,9 @@
 //! The outbox relay: every committed posting reaches the Redis Stream once, with its fields
 //! and trace context; replicas never publish a row twice; Redis being down never fails a
-//! posting, and the backlog drains when it returns.
+//! posting, and the backlog drains when it returns. The published-up-to watermark: a row
+//! numbered early but committed late is still published; relays of several replicas take
+//! turns and publish everything; a crash between `XADD` and the watermark sends again, never
+//! skips; the migration keeps what was published published.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -11,7 +14,13 @@ use redis::AsyncCommands;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::support::{TestApp, spawn_app, spawn_app_with, test_redis};
+use transaksi::datastore::Datastore;
+
+use transaksi::datastore::MIGRATOR;
+use transaksi::datastore::outbox::OutboxClaim;
+use transaksi::datastore::stream::StreamPublisher;
+
+use crate::support::{TestApp, fresh_database, postgres, spawn_app, spawn_app_with, test_redis};
 
 /// Bound on how long the relay may take to drain in these tests (it normally takes
 /// milliseconds; the bound only keeps a broken relay from hanging the suite).
@@ -47,10 +56,11 @@ async fn entries(port: u16, stream: &str) -> Vec<MutasiEvent> {
 }
 
 async fn backlog(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE dipublikasikan_pada IS NULL")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count")
+    datastore(app).outbox_backlog().await.expect("count")
+}
+
+fn datastore(app: &TestApp) -> &Datastore {
+    app.datastore.as_ref().expect("server started")
 }
 
 async fn wait_until_drained(app: &TestApp) {
@@ -174,4 +184,266 @@ async fn postings_commit_while_redis_is_down_and_the_backlog_drains_after() {
     let numbers: Vec<i64> = published.iter().map(|e| e.urutan_rekening).collect();
     assert_eq!(numbers, (1..=21).collect::<Vec<_>>());
     relay.abort();
+}
+
+/// Waits until the stream holds every event of `wanted` (at least once); returns the stream.
+async fn wait_for_events(app: &TestApp, wanted: &HashSet<Uuid>) -> Vec<MutasiEvent> {
+    tokio::time::timeout(DRAIN_TIMEOUT, async {
+        loop {
+            let published = entries(test_redis::shared().port(), &app.settings.redis.stream).await;
+            let ids: HashSet<Uuid> = published.iter().map(|e| e.event_id).collect();
+            if wanted.is_subset(&ids) {
+                return published;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every event reaches the stream")
+}
+
+/// Claims exactly `rows` rows, retrying while fewer are ready: a row is claimed only once every
+/// transaction older than its writer has ended, and the other tests' transactions on the same
+/// server count too.
+async fn claim_exactly(datastore: &Datastore, rows: usize) -> OutboxClaim {
+    tokio::time::timeout(DRAIN_TIMEOUT, async {
+        loop {
+            match datastore
+                .claim_unpublished(rows as i64)
+                .await
+                .expect("claim")
+            {
+                Some(claim) if claim.events.len() == rows => return claim,
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    })
+    .await
+    .expect("the rows become ready")
+}
+
+/// The event ids of every outbox row.
+async fn outbox_ids(app: &TestApp) -> HashSet<Uuid> {
+    sqlx::query_scalar::<_, Uuid>("SELECT event_id FROM outbox")
+        .fetch_all(&app.pool)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .collect()
+}
+
+/// Writes an outbox row numbered `urutan` in `tx` (as a posting would, without the journal).
+async fn insert_outbox_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    urutan: i64,
+    no_rekening: &str,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO outbox (urutan, event_id, transaksi_id, tanggal_transaksi, no_rekening,
+                             jenis_transaksi, nominal, saldo, urutan_rekening)
+         OVERRIDING SYSTEM VALUE
+         VALUES ($1, $2, $2, now(), $3, 'C', 1, 1, 1000)",
+    )
+    .bind(urutan)
+    .bind(id)
+    .bind(no_rekening)
+    .execute(&mut **tx)
+    .await
+    .expect("outbox row");
+    id
+}
+
+#[tokio::test]
+async fn a_row_numbered_before_published_rows_but_committed_after_them_is_still_published() {
+    let app = spawn_app().await;
+    let relay = app.start_relay();
+    let account = app.register().await;
+    // A transaction takes its row's number first (the sequence hands numbers out at insert)...
+    let early: i64 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('outbox', 'urutan'))")
+            .fetch_one(&app.pool)
+            .await
+            .expect("a number");
+    // ...higher-numbered postings commit and are published...
+    for _ in 0..5 {
+        assert_eq!(app.tabung(&account, "1").await.status, 200);
+    }
+    wait_for_events(&app, &outbox_ids(&app).await).await;
+    // ...then it writes its row and stays open while more postings commit after it...
+    let mut late = app.pool.begin().await.expect("begin");
+    let late_id = insert_outbox_row(&mut late, early, &account.no_rekening).await;
+    for _ in 0..3 {
+        assert_eq!(app.tabung(&account, "1").await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    late.commit().await.expect("commit");
+    // ...and its row is published all the same, with every other.
+    let all = outbox_ids(&app).await;
+    assert!(all.contains(&late_id));
+    let published = wait_for_events(&app, &all).await;
+    assert_eq!(published.len(), 9, "each row once: {published:?}");
+    wait_until_drained(&app).await;
+    relay.abort();
+}
+
+#[tokio::test]
+async fn relays_of_four_replicas_in_small_batches_publish_every_row() {
+    let first = spawn_app_with(|settings| settings.relay_batch_size = 7).await;
+    let mut replicas = vec![
+        first.replica().await,
+        first.replica().await,
+        first.replica().await,
+    ];
+    let mut relays = vec![first.start_relay()];
+    relays.extend(replicas.iter().map(TestApp::start_relay));
+    replicas.push(first);
+    let accounts = join_all((0..8).map(|_| replicas[0].register())).await;
+    let postings = (0..400).map(|i| {
+        let app = &replicas[i % replicas.len()];
+        let account = &accounts[i % accounts.len()];
+        async move { app.tabung(account, "0.10").await.status }
+    });
+    let statuses = join_all(postings).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let all = outbox_ids(&replicas[0]).await;
+    assert_eq!(all.len(), 400);
+    let published = wait_for_events(&replicas[0], &all).await;
+    assert_eq!(published.len(), 400, "relays take turns: no row twice");
+    wait_until_drained(&replicas[0]).await;
+    for relay in relays {
+        relay.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_relay_waiting_for_another_goes_on_where_it_stopped() {
+    let app = spawn_app().await;
+    let account = app.register().await;
+    for _ in 0..6 {
+        assert_eq!(app.tabung(&account, "1").await.status, 200);
+    }
+    let first = claim_exactly(datastore(&app), 4).await;
+    let other = datastore(&app).clone();
+    let second = tokio::spawn(async move { other.claim_unpublished(100).await.expect("claim") });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "one relay at a time");
+    let mut published: Vec<Uuid> = first.events.iter().map(|e| e.event_id).collect();
+    first.mark_published().await.expect("mark");
+    // The waiting relay starts after the watermark the first one committed.
+    let mut next = second.await.expect("task");
+    while let Some(claim) = next {
+        published.extend(claim.events.iter().map(|e| e.event_id));
+        claim.mark_published().await.expect("mark");
+        next = datastore(&app).claim_unpublished(100).await.expect("claim");
+        if next.is_none() && backlog(&app).await > 0 {
+            next = Some(claim_exactly(datastore(&app), 1).await);
+        }
+    }
+    assert_eq!(published.len(), 6, "no row twice: {published:?}");
+    let together: HashSet<Uuid> = published.into_iter().collect();
+    assert_eq!(together, outbox_ids(&app).await);
+    assert_eq!(backlog(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_crash_between_xadd_and_the_watermark_sends_the_rows_again() {
+    let app = spawn_app().await;
+    let account = app.register().await;
+    for _ in 0..5 {
+        assert_eq!(app.tabung(&account, "1").await.status, 200);
+    }
+    let claim = claim_exactly(datastore(&app), 3).await;
+    let connection = app.settings.redis.connect_lazy(None).expect("redis");
+    let publisher = StreamPublisher::new(connection, app.settings.redis.stream.clone());
+    publisher.publish(&claim.events).await.expect("XADD");
+    let sent_once: HashSet<Uuid> = claim.events.iter().map(|e| e.event_id).collect();
+    drop(claim); // the relay dies before moving the watermark
+    assert_eq!(backlog(&app).await, 5, "the watermark did not move");
+
+    let relay = app.start_relay();
+    wait_until_drained(&app).await;
+    let published = entries(test_redis::shared().port(), &app.settings.redis.stream).await;
+    let mut counts: HashMap<Uuid, usize> = HashMap::new();
+    for event in &published {
+        *counts.entry(event.event_id).or_default() += 1;
+    }
+    assert_eq!(
+        counts.keys().copied().collect::<HashSet<_>>(),
+        outbox_ids(&app).await
+    );
+    for (id, count) in counts {
+        let expected = if sent_once.contains(&id) { 2 } else { 1 };
+        assert_eq!(count, expected, "sent again, never skipped");
+    }
+    relay.abort();
+}
+
+#[tokio::test]
+async fn the_watermark_migration_keeps_published_rows_published() {
+    let db_name = fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(postgres::server().options(&db_name))
+        .await
+        .expect("connect");
+    MIGRATOR
+        .run_to(20261130000001, &pool)
+        .await
+        .expect("old schema");
+    let mut unpublished = Vec::new();
+    for i in 0..10_i64 {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO outbox (event_id, transaksi_id, tanggal_transaksi, no_rekening,
+                                 jenis_transaksi, nominal, saldo, urutan_rekening,
+                                 dipublikasikan_pada)
+             VALUES ($1, $1, now(), '4821937465', 'C', 1, $2, $2, CASE WHEN $3 THEN now() END)",
+        )
+        .bind(id)
+        .bind(i + 1)
+        .bind(i % 3 != 1)
+        .execute(&pool)
+        .await
+        .expect("old outbox row");
+        if i % 3 == 1 {
+            unpublished.push(id);
+        }
+    }
+    MIGRATOR.run(&pool).await.expect("the new migrations apply");
+
+    let datastore = Datastore::new(pool.clone());
+    assert_eq!(datastore.outbox_backlog().await.expect("backlog"), 3);
+    let claim = claim_exactly(&datastore, 3).await;
+    let claimed: Vec<Uuid> = claim.events.iter().map(|e| e.event_id).collect();
+    assert_eq!(claimed, unpublished, "only those, in their old order");
+    claim.mark_published().await.expect("mark");
+    assert_eq!(datastore.outbox_backlog().await.expect("backlog"), 0);
+    assert!(
+        datastore
+            .claim_unpublished(100)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_only_published_rows_in_bounded_batches() {
+    let app = spawn_app().await;
+    let account = app.register().await;
+    for _ in 0..5 {
+        assert_eq!(app.tabung(&account, "1").await.status, 200);
+    }
+    let claim = claim_exactly(datastore(&app), 3).await;
+    claim.mark_published().await.expect("mark");
+    let before = datastore(&app)
+        .sweep_published_outbox(1, 100)
+        .await
+        .expect("sweep");
+    assert_eq!(before, 0, "rows younger than the retention stay");
+    let sweep = |max_rows| datastore(&app).sweep_published_outbox(0, max_rows);
+    assert_eq!(sweep(2).await.expect("sweep"), 2, "bounded");
+    assert_eq!(sweep(100).await.expect("sweep"), 1, "only published rows");
+    assert_eq!(sweep(100).await.expect("sweep"), 0);
+    assert_eq!(outbox_ids(&app).await.len(), 2);
+    assert_eq!(backlog(&app).await, 2, "unpublished rows stay");
 }
