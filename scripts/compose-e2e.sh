@@ -61,7 +61,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 secret() { head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'; }
 
 # ---------------------------------------------------------------- 1. engine and images

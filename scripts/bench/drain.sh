@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # drain.sh BIN N [mutasi flags...]: time mutasi draining N pre-filled events (private durable Redis).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../lib.sh"
 BIN="$1"; N="$2"; shift 2
-PORT=16391; HTTP=18091; DB=perf_drain_mutasi; D="${WORK_DIR:-/tmp/bukubesar-drain}"; mkdir -p "$D"
-redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true
-rm -rf "$D"/redis && mkdir -p "$D"/redis
-redis-server --port $PORT --bind 127.0.0.1 --dir "$D"/redis --appendonly yes --appendfsync always \
-  --save "" --daemonize yes --pidfile "$D"/redis/pid --logfile "$D"/redis/log
-sleep 0.5
+PORT=$(free_port); HTTP=$(free_port); D="${WORK_DIR:-/tmp/bukubesar-drain}"; mkdir -p "$D"
+PID=""
+# Stops what this run started, by pid: the service, then its private Redis.
+stop_all() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
+  if [ -s "$D/redis/pid" ]; then kill "$(cat "$D/redis/pid")" 2>/dev/null || true; rm -f "$D/redis/pid"; fi
+}
+trap stop_all EXIT
+start_private_redis "$D/redis" "$PORT"
+DB=perf_drain_mutasi
 psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-python3 "$(dirname "$0")/prefill.py" "$N" mutasi | redis-cli -p $PORT --pipe >/dev/null
-echo "stream: $(redis-cli -p $PORT xlen mutasi) entries; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BIN" --host 127.0.0.1 --port $HTTP --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
-  --auth-db-name $DB --redis-host 127.0.0.1 --redis-port $PORT --consumer drain \
+python3 "$(dirname "$0")/prefill.py" "$N" mutasi | redis-cli -p "$PORT" --pipe >/dev/null
+echo "stream: $(redis-cli -p "$PORT" xlen mutasi) entries; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$BIN" --host 127.0.0.1 --port "$HTTP" --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
+  --auth-db-name $DB --redis-host 127.0.0.1 --redis-port "$PORT" --consumer drain \
   --log-level warning "$@" > "$D"/mutasi.log 2>&1 &
 PID=$!
 start=$(date +%s%N); first=""
@@ -25,8 +31,7 @@ while :; do
   sleep 0.05
 done
 end=$(date +%s%N)
-kill $PID; wait $PID 2>/dev/null || true
-redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true
+stop_all
 python3 -c "
 n=$N; s=($end-$start)/1e9; f=($end-$first)/1e9
 print(f'events {n}: {s:.2f} s from start = {n/s:,.0f}/s; from first row: {(n-$firstrows)/f:,.0f}/s; load: ' + open('/proc/loadavg').read().split()[0:3].__str__())"

@@ -2,17 +2,24 @@
 # relay.sh BIN N: time transaksi's relay publishing N outbox rows committed in one transaction
 # (private durable Redis; XLEN counted).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../lib.sh"
 BIN="$1"; N="$2"; shift 2
-PORT=16392; HTTP=18092; DB=perf_relay_transaksi; D="${WORK_DIR:-/tmp/bukubesar-drain}"; mkdir -p "$D"
-redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true
-rm -rf "$D"/redis2 && mkdir -p "$D"/redis2
-redis-server --port $PORT --bind 127.0.0.1 --dir "$D"/redis2 --appendonly yes --appendfsync always \
-  --save "" --daemonize yes --pidfile "$D"/redis2/pid --logfile "$D"/redis2/log
+PORT=$(free_port); HTTP=$(free_port); D="${WORK_DIR:-/tmp/bukubesar-relay}"; mkdir -p "$D"
+PID=""
+# Stops what this run started, by pid: the service, then its private Redis.
+stop_all() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
+  if [ -s "$D/redis/pid" ]; then kill "$(cat "$D/redis/pid")" 2>/dev/null || true; rm -f "$D/redis/pid"; fi
+}
+trap stop_all EXIT
+start_private_redis "$D/redis" "$PORT"
+DB=perf_relay_transaksi
 psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" 2>/dev/null
-"$BIN" --host 127.0.0.1 --port $HTTP --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
-  --redis-host 127.0.0.1 --redis-port $PORT --log-level warning "$@" > "$D"/transaksi.log 2>&1 &
+"$BIN" --host 127.0.0.1 --port "$HTTP" --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
+  --redis-host 127.0.0.1 --redis-port "$PORT" --log-level warning "$@" > "$D"/transaksi.log 2>&1 &
 PID=$!
-until curl -sf http://127.0.0.1:$HTTP/healthz >/dev/null 2>&1 || curl -sf http://127.0.0.1:$HTTP/readyz >/dev/null 2>&1; do
+until curl -sf http://127.0.0.1:"$HTTP"/healthz >/dev/null 2>&1 || curl -sf http://127.0.0.1:"$HTTP"/readyz >/dev/null 2>&1; do
   kill -0 $PID || { echo "transaksi exited"; tail "$D"/transaksi.log; exit 1; }; sleep 0.2; done
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 psql -X -q -h 127.0.0.1 -U postgres -d $DB -c "
@@ -22,15 +29,14 @@ SELECT u, u, now(), '4821937465', 'C', 1, g, g
   FROM (SELECT gen_random_uuid() AS u, g FROM generate_series(1, $N) AS g) AS s"
 start=$(date +%s%N)
 while :; do
-  len=$(redis-cli -p $PORT xlen mutasi)
+  len=$(redis-cli -p "$PORT" xlen mutasi)
   [ "$len" -lt "$N" ] || break
   kill -0 $PID || { echo "transaksi exited"; exit 1; }
   [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt 300 ] || { echo "timeout at $len"; break; }
   sleep 0.05
 done
 end=$(date +%s%N)
-kill $PID; wait $PID 2>/dev/null || true
-redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true
+stop_all
 python3 -c "
 n=$N; s=($end-$start)/1e9
 print(f'relay {n} rows: {s:.2f} s = {n/s:,.0f} rows/s; load: ' + str(open('/proc/loadavg').read().split()[0:3]))"
