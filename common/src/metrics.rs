@@ -12,6 +12,8 @@
 //! | `auth_failures_total` | counter | `reason` (`wrong_credentials`, `locked`) |
 //! | `auth_lockouts_total` | counter | |
 //! | `auth_pin_verify_duration_seconds` | histogram | |
+//! | `auth_throttled_total` | counter | `scope` (`client`, `service`) |
+//! | `auth_argon2_rejected_total` | counter | |
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub const HTTP_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
 pub const AUTH_FAILURES: &str = "auth_failures_total";
 pub const AUTH_LOCKOUTS: &str = "auth_lockouts_total";
 pub const AUTH_PIN_VERIFY_DURATION: &str = "auth_pin_verify_duration_seconds";
+pub const AUTH_THROTTLED: &str = "auth_throttled_total";
+pub const AUTH_ARGON2_REJECTED: &str = "auth_argon2_rejected_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -98,11 +102,23 @@ fn describe() {
         metrics::Unit::Seconds,
         "argon2 PIN verifications (cache misses), including the wait for a verification slot"
     );
+    metrics::describe_counter!(
+        AUTH_THROTTLED,
+        "Requests refused (429) by the throttle of failed authentications, by bucket"
+    );
+    metrics::describe_counter!(
+        AUTH_ARGON2_REJECTED,
+        "Requests refused (503) because no argon2 slot freed up within --argon2-queue-timeout-ms"
+    );
     // Served at 0 from the start, so a rate or an alert sees the first one.
     for reason in ["wrong_credentials", "locked"] {
         metrics::counter!(AUTH_FAILURES, "reason" => reason).increment(0);
     }
+    for scope in ["client", "service"] {
+        metrics::counter!(AUTH_THROTTLED, "scope" => scope).increment(0);
+    }
     metrics::counter!(AUTH_LOCKOUTS).increment(0);
+    metrics::counter!(AUTH_ARGON2_REJECTED).increment(0);
 }
 
 /// `GET /metrics`.

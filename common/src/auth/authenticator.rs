@@ -1,34 +1,53 @@
-//! PIN authentication and brute-force lockout.
+//! PIN authentication, brute-force lockout and the throttle of failed attempts.
 //!
 //! Every request:
-//! 1. reads the account's PIN hash and lock state from the database, so a lock set by any
+//! 1. is admitted by its client address's failure bucket ([`FailureThrottle`]) or refused
+//!    (429) before anything else, even with a right PIN (otherwise the credential cache would
+//!    answer guesses for free);
+//! 2. reads the account's PIN hash and lock state from the database, so a lock set by any
 //!    replica applies at once, even to a credential held in the cache. The read is made after
 //!    the request arrived, but concurrent requests share it: one `= ANY($1)` query per batch
 //!    (`crate::batching`), not one per request;
-//! 2. accepts a credential found in the [`CredentialCache`](super::credential_cache::CredentialCache)
+//! 3. accepts a credential found in the [`CredentialCache`](super::credential_cache::CredentialCache)
 //!    without running argon2;
-//! 3. otherwise reserves an attempt slot in the database *before* running argon2
-//!    (`gagal_pin + 1`, refused once `max_failures` slots are taken), so however many wrong PINs
-//!    arrive in parallel, at most `max_failures` are ever verified before the account locks;
-//! 4. on a correct PIN resets the counter and caches the credential; on a wrong PIN keeps the
-//!    slot as a failure and locks the account when the limit is reached.
+//! 4. otherwise is admitted by the service-wide failure bucket (or refused, 429), takes a
+//!    token from both buckets, waits (bounded) for an argon2 slot, reserves an attempt slot in
+//!    the database *before* running argon2 (`gagal_pin + 1`, refused once `max_failures`
+//!    slots are taken), so however many wrong PINs arrive in parallel, at most
+//!    `max_failures` are ever verified before the account locks;
+//! 5. on a correct PIN resets the counter, caches the credential and gives the tokens back;
+//!    on a wrong PIN keeps the slot and the tokens as a failure and locks the account when
+//!    the limit is reached.
+//!
+//! **Equal work**: an unknown account, a locked one, or one whose attempt slots are all taken
+//! goes through the same statements (the slot reservation and the lock check, which find
+//! nothing to change) and an argon2 verification against a dummy hash made once per process
+//! with the same parameters, so the time of a refusal does not tell whether the account
+//! exists. Only malformed account numbers or PINs are refused at once: they reveal nothing.
+//!
+//! argon2 runs at most `argon2_max_concurrency` at once; a request that cannot get a slot
+//! within `argon2_queue_timeout` is refused (503) instead of queueing, before it took an
+//! attempt slot.
 //!
 //! Identical credentials verified concurrently share one argon2 run (single flight), so a
 //! burst of requests from one customer costs one verification, not one each.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use rand::Rng;
 use tokio::sync::{OnceCell, Semaphore};
 use tracing::Instrument;
 
 use super::credential_cache::{CredentialCache, Fingerprint};
 use super::store::Credential;
+use super::throttle::{ClientKey, FailureThrottle, Throttled};
 use super::{AuthError, AuthPolicy, CredentialStore, WRONG_CREDENTIALS, is_well_formed_pin};
 use crate::batching::{BatchSettings, Batcher};
-use crate::metrics::{AUTH_FAILURES, AUTH_PIN_VERIFY_DURATION};
+use crate::metrics::{AUTH_ARGON2_REJECTED, AUTH_FAILURES, AUTH_PIN_VERIFY_DURATION};
 use crate::no_rekening::NoRekening;
 
 /// The outcome of one argon2 verification, shared by everyone waiting on it.
@@ -46,7 +65,41 @@ pub struct Authenticator {
     /// Coalesces the per-request credential reads; started at the first request.
     reader: OnceLock<Batcher<NoRekening, CredentialRead>>,
     argon2_permits: Semaphore,
+    throttle: FailureThrottle,
     policy: AuthPolicy,
+}
+
+/// The hash verified when there is no real one to verify (unknown account, locked account, no
+/// attempt slot left): an argon2id PHC string of a random PIN under a random salt with the
+/// default parameters, the same as every stored hash, made once per process.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let pin = format!("{:06}", rand::rng().random_range(0..1_000_000_u32));
+        match Argon2::default().hash_password(pin.as_bytes()) {
+            Ok(hash) => hash.to_string(),
+            // Hashing with the default parameters does not fail; should it ever, the verify
+            // of this string fails at once (a parse error) and the refusal is a 500, which
+            // is loud rather than silently cheap.
+            Err(_) => String::new(),
+        }
+    })
+}
+
+/// Makes the dummy hash now, on a thread of its own (off the async runtime), so the first
+/// refusal does not pay for it; were the thread not started, it is made on first use.
+fn prepare_dummy_hash() {
+    let _ = std::thread::Builder::new()
+        .name("argon2-dummy".into())
+        .spawn(|| {
+            dummy_hash();
+        });
+}
+
+/// Which hash a verification runs against.
+enum Against {
+    Stored(String),
+    Dummy,
 }
 
 /// One coalesced credential read's answer for one request.
@@ -78,27 +131,37 @@ async fn read_many(store: &CredentialStore, requested: Vec<NoRekening>) -> Vec<C
 
 impl Authenticator {
     pub fn new(store: CredentialStore, policy: AuthPolicy) -> Self {
+        prepare_dummy_hash();
         Authenticator {
             store,
             cache: CredentialCache::new(policy.cache_capacity, policy.cache_ttl),
             in_flight: Mutex::new(HashMap::new()),
             reader: OnceLock::new(),
             argon2_permits: Semaphore::new(policy.argon2_max_concurrency.max(1)),
+            throttle: FailureThrottle::new(
+                policy.fail_per_client,
+                policy.fail_service,
+                policy.fail_max_clients,
+            ),
             policy,
         }
     }
 
     /// Succeeds, with the account, when `pin` is the PIN of `no_rekening` and the account is
     /// not locked. `None` is a claimed account number that is not even well formed: refused
-    /// like a wrong PIN. Counted in `auth_failures_total` when refused; traced as the span
+    /// like a wrong PIN. `client` is the peer address (none when unknown: no per-client
+    /// throttle). Counted in `auth_failures_total` when refused; traced as the span
     /// `auth.verify`.
     pub async fn authenticate(
         &self,
+        client: Option<std::net::IpAddr>,
         no_rekening: Option<NoRekening>,
         pin: &str,
     ) -> Result<NoRekening, AuthError> {
+        let client = client.map(ClientKey::of);
+        self.throttle.admit_client(client).map_err(throttled)?;
         let result = self
-            .check(no_rekening, pin)
+            .check(client, no_rekening, pin)
             .instrument(tracing::info_span!("auth.verify"))
             .await;
         let reason = match &result {
@@ -112,40 +175,76 @@ impl Authenticator {
 
     async fn check(
         &self,
+        client: Option<ClientKey>,
         no_rekening: Option<NoRekening>,
         pin: &str,
     ) -> Result<NoRekening, AuthError> {
-        // Malformed values can never be right; they are refused without touching the
-        // database and without counting as an attempt.
-        let wrong = || AuthError::Unauthenticated {
-            remark: WRONG_CREDENTIALS,
-        };
+        // Malformed values can never be right and say nothing about which accounts exist;
+        // they are refused without touching the database and without counting as an attempt.
         let Some(no_rekening) = no_rekening.filter(|_| is_well_formed_pin(pin)) else {
             return Err(wrong());
         };
-        let Some(credential) = self.read_credential(&no_rekening).await? else {
-            return Err(wrong());
-        };
-        if credential.locked {
-            return Err(AuthError::Locked);
-        }
-        let fingerprint = self
-            .cache
-            .fingerprint(no_rekening.as_str(), pin, &credential.pin_hash);
-        if self.cache.contains(&fingerprint) {
-            if credential.gagal_pin > 0 {
-                self.store.reset_gagal_pin(&no_rekening).await?;
+        let credential = self.read_credential(&no_rekening).await?;
+        let fingerprint = match &credential {
+            Some(credential) if !credential.locked => {
+                let fingerprint =
+                    self.cache
+                        .fingerprint(no_rekening.as_str(), pin, &credential.pin_hash);
+                if self.cache.contains(&fingerprint) {
+                    if credential.gagal_pin > 0 {
+                        self.store.reset_gagal_pin(&no_rekening).await?;
+                    }
+                    return Ok(no_rekening);
+                }
+                fingerprint
             }
-            return Ok(no_rekening);
+            // Unknown or locked: the same work as a wrong PIN (see the module comment).
+            _ => self.cache.fingerprint(no_rekening.as_str(), pin, ""),
+        };
+        self.throttle.admit_service().map_err(throttled)?;
+        match self
+            .verify_once(fingerprint, client, &no_rekening, pin)
+            .await?
+        {
+            Verdict::Valid => Ok(no_rekening),
+            Verdict::WrongPin { .. } | Verdict::Locked if credential.is_none() => Err(wrong()),
+            Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AuthError::Locked),
+            Verdict::WrongPin { locked: false } => Err(wrong()),
         }
+    }
 
+    /// One verification per distinct credential at a time (single flight). The request that
+    /// runs it takes a token from `client`'s and the service's failure buckets first and
+    /// gives them back unless it fails; a request that shared it is charged when it fails.
+    async fn verify_once(
+        &self,
+        fingerprint: Fingerprint,
+        client: Option<ClientKey>,
+        no_rekening: &NoRekening,
+        pin: &str,
+    ) -> Result<Verdict, AuthError> {
         let cell = {
             let mut in_flight = self.lock_in_flight();
             in_flight.entry(fingerprint).or_default().clone()
         };
+        let ran_it = AtomicBool::new(false);
         let verdict = cell
-            .get_or_try_init(|| self.verify_uncached(&no_rekening, pin))
-            .await;
+            .get_or_try_init(|| async {
+                ran_it.store(true, Ordering::Relaxed);
+                self.throttle.take_client(client).map_err(throttled)?;
+                if let Err(refusal) = self.throttle.take_service() {
+                    self.throttle.give_back_client(client);
+                    return Err(throttled(refusal));
+                }
+                let verdict = self.verify_uncached(no_rekening, pin).await;
+                if !is_failure(&verdict) {
+                    self.throttle.give_back_client(client);
+                    self.throttle.give_back_service();
+                }
+                verdict
+            })
+            .await
+            .copied();
         {
             let mut in_flight = self.lock_in_flight();
             if in_flight
@@ -155,11 +254,11 @@ impl Authenticator {
                 in_flight.remove(&fingerprint);
             }
         }
-        match *verdict? {
-            Verdict::Valid => Ok(no_rekening),
-            Verdict::WrongPin { locked: true } | Verdict::Locked => Err(AuthError::Locked),
-            Verdict::WrongPin { locked: false } => Err(wrong()),
+        if is_failure(&verdict) && !ran_it.load(Ordering::Relaxed) {
+            self.throttle.charge_client(client);
+            self.throttle.charge_service();
         }
+        verdict
     }
 
     /// The account's credentials, read after this call started (shared with concurrent
@@ -186,15 +285,25 @@ impl Authenticator {
         no_rekening: &NoRekening,
         pin: &str,
     ) -> Result<Verdict, AuthError> {
+        // The argon2 slot first: a request refused for want of one (503) has not taken an
+        // attempt slot, so a busy service never counts a customer's PIN as wrong.
+        let started = std::time::Instant::now();
+        let permit = self.argon2_permit().await?;
         let max = self.policy.max_failures;
         let Some(pin_hash) = self.store.reserve_pin_attempt(no_rekening, max).await? else {
-            // Every slot is taken (failures plus verifications in flight): lock now.
+            // Unknown account, locked account, or every slot taken (failures plus
+            // verifications in flight): the same work as a wrong PIN, then lock if due.
+            self.verify_pin(started, permit, pin, Against::Dummy)
+                .await?;
             self.store
                 .lock_if_exhausted(no_rekening, max, self.policy.lockout)
                 .await?;
             return Ok(Verdict::Locked);
         };
-        if self.verify_pin(pin, &pin_hash).await? {
+        if self
+            .verify_pin(started, permit, pin, Against::Stored(pin_hash.clone()))
+            .await?
+        {
             self.store.reset_gagal_pin(no_rekening).await?;
             self.cache
                 .insert(self.cache.fingerprint(no_rekening.as_str(), pin, &pin_hash));
@@ -222,14 +331,23 @@ impl Authenticator {
         .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 task failed: {e}")))?
     }
 
-    async fn verify_pin(&self, pin: &str, pin_hash: &str) -> Result<bool, AuthError> {
-        let started = std::time::Instant::now();
-        let _permit = self.argon2_permit().await?;
+    /// Runs one verification in the slot `_permit` (`started`: when the wait for it began).
+    async fn verify_pin(
+        &self,
+        started: std::time::Instant,
+        _permit: tokio::sync::SemaphorePermit<'_>,
+        pin: &str,
+        against: Against,
+    ) -> Result<bool, AuthError> {
         let pin = pin.to_owned();
-        let pin_hash = pin_hash.to_owned();
         let verified = tokio::task::spawn_blocking(move || {
-            match Argon2::default().verify_password(pin.as_bytes(), pin_hash.as_str()) {
-                Ok(()) => Ok(true),
+            let pin_hash = match &against {
+                Against::Stored(pin_hash) => pin_hash.as_str(),
+                Against::Dummy => dummy_hash(),
+            };
+            match Argon2::default().verify_password(pin.as_bytes(), pin_hash) {
+                // A dummy verification never admits anyone (its PIN is unknown, and random).
+                Ok(()) => Ok(matches!(against, Against::Stored(_))),
                 Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
                 Err(e) => Err(AuthError::Internal(anyhow::anyhow!(
                     "stored PIN hash cannot be verified: {e}"
@@ -243,11 +361,21 @@ impl Authenticator {
         verified
     }
 
+    /// A slot to run argon2 in, waited for at most `argon2_queue_timeout`.
     async fn argon2_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AuthError> {
-        self.argon2_permits
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Internal(anyhow::anyhow!("argon2 semaphore closed: {e}")))
+        let timeout = self.policy.argon2_queue_timeout;
+        match tokio::time::timeout(timeout, self.argon2_permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(closed)) => Err(AuthError::Internal(anyhow::anyhow!(
+                "argon2 semaphore closed: {closed}"
+            ))),
+            Err(_elapsed) => {
+                metrics::counter!(AUTH_ARGON2_REJECTED).increment(1);
+                Err(AuthError::Busy {
+                    retry_after: timeout.max(std::time::Duration::from_secs(1)),
+                })
+            }
+        }
     }
 
     fn lock_in_flight(
@@ -257,4 +385,21 @@ impl Authenticator {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn wrong() -> AuthError {
+    AuthError::Unauthenticated {
+        remark: WRONG_CREDENTIALS,
+    }
+}
+
+fn throttled(refusal: Throttled) -> AuthError {
+    AuthError::Throttled {
+        retry_after: refusal.retry_after,
+    }
+}
+
+/// A verification that found the credentials wrong (or the account locked or unknown).
+fn is_failure(verdict: &Result<Verdict, AuthError>) -> bool {
+    matches!(verdict, Ok(Verdict::WrongPin { .. } | Verdict::Locked))
 }

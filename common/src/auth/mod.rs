@@ -13,6 +13,7 @@
 mod authenticator;
 pub mod credential_cache;
 mod store;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -41,9 +42,39 @@ pub struct AuthArgs {
     #[arg(long, default_value_t = 900, global = true)]
     pub auth_lockout_secs: u64,
 
-    /// Most argon2 verifications running at once (each uses ~19 MiB and one core).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
-    pub argon2_max_concurrency: u32,
+    /// Most argon2 computations running at once (each uses ~19 MiB and one core); default:
+    /// the number of cores this process may use.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub argon2_max_concurrency: Option<u32>,
+
+    /// Longest wait for an argon2 slot; past it the request is answered 503 with Retry-After
+    /// (a burst of verifications cannot queue without bound).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=60_000), global = true)]
+    pub argon2_queue_timeout_ms: u64,
+
+    /// Failed authentications allowed per client address (IPv4 address, IPv6 /64) per
+    /// minute, on this replica; past it and its burst the client is answered 429. 0: off.
+    #[arg(long, default_value_t = 20, global = true)]
+    pub auth_fail_per_client_per_min: u32,
+
+    /// Failed authentications a client address may make in a row before its per-minute rate
+    /// applies.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub auth_fail_per_client_burst: u32,
+
+    /// Failed authentications per second across this replica; once spent, anything needing
+    /// an argon2 verification is answered 429 (cached credentials still pass). 0: off.
+    #[arg(long, default_value_t = 50, global = true)]
+    pub auth_fail_service_per_sec: u32,
+
+    /// Failed authentications across this replica allowed in a row before its per-second
+    /// rate applies.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub auth_fail_service_burst: u32,
+
+    /// Most client addresses the failure throttle tracks (about 64 bytes each).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000), global = true)]
+    pub auth_fail_max_clients: u64,
 }
 
 impl AuthArgs {
@@ -53,7 +84,22 @@ impl AuthArgs {
             lockout: Duration::from_secs(self.auth_lockout_secs),
             cache_capacity: self.auth_cache_capacity,
             cache_ttl: Duration::from_secs(self.auth_cache_ttl_secs),
-            argon2_max_concurrency: self.argon2_max_concurrency as usize,
+            argon2_max_concurrency: self
+                .argon2_max_concurrency
+                .map(|n| n as usize)
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                }),
+            argon2_queue_timeout: Duration::from_millis(self.argon2_queue_timeout_ms),
+            fail_per_client: throttle::Rate::per_minute(
+                self.auth_fail_per_client_per_min,
+                self.auth_fail_per_client_burst,
+            ),
+            fail_service: throttle::Rate::per_second(
+                self.auth_fail_service_per_sec,
+                self.auth_fail_service_burst,
+            ),
+            fail_max_clients: usize::try_from(self.auth_fail_max_clients).unwrap_or(usize::MAX),
         }
     }
 }
@@ -71,6 +117,14 @@ pub struct AuthPolicy {
     pub cache_ttl: Duration,
     /// Most argon2 computations at once.
     pub argon2_max_concurrency: usize,
+    /// Longest wait for an argon2 slot before answering 503.
+    pub argon2_queue_timeout: Duration,
+    /// Failed authentications per client address (a zero rate: off).
+    pub fail_per_client: throttle::Rate,
+    /// Failed authentications across the replica (a zero rate: off).
+    pub fail_service: throttle::Rate,
+    /// Most client addresses tracked by the failure throttle.
+    pub fail_max_clients: usize,
 }
 
 /// The remark for every wrong credential (unknown account or wrong PIN alike, so the answer
@@ -95,6 +149,15 @@ pub enum AuthError {
     /// The account in the request is not registered.
     #[error("nomor rekening tidak dikenali")]
     UnknownRekening,
+
+    /// Too many failed authentications from this client address, or across the service: no
+    /// attempt is made; `retry_after` is when the next one may be.
+    #[error("terlalu banyak percobaan autentikasi gagal; coba lagi nanti")]
+    Throttled { retry_after: Duration },
+
+    /// Every argon2 slot stayed busy for the whole queue timeout: nothing was checked.
+    #[error("layanan sedang sibuk memeriksa PIN; coba lagi sebentar lagi")]
+    Busy { retry_after: Duration },
 
     /// The credential database cannot be reached or is overloaded.
     #[error("layanan sedang tidak tersedia; coba lagi")]

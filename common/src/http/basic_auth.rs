@@ -3,7 +3,9 @@
 //! account number, parsed here once.
 //! The header value and the PIN are never logged.
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -22,12 +24,18 @@ const MAX_AUTHORIZATION_BYTES: usize = 512;
 #[derive(Clone, Debug)]
 pub struct Authenticated(pub NoRekening);
 
-/// Use with `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
+/// Use with `axum::middleware::from_fn_with_state(authenticator, require_auth)`. The client
+/// address for the failure throttle is the connection's peer (`ConnectInfo`, inserted by
+/// `http::serve`), never a header.
 pub async fn require_auth(
     State(authenticator): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
     let (claimed, pin) = basic_credentials(request.headers())?;
     // A claim that is not even an account number is refused by the authenticator like a
     // wrong PIN (and counted there).
@@ -35,7 +43,9 @@ pub async fn require_auth(
     if let Some(no_rekening) = &no_rekening {
         tracing::Span::current().record("auth_no_rekening", no_rekening.as_str());
     }
-    let no_rekening = authenticator.authenticate(no_rekening, &pin).await?;
+    let no_rekening = authenticator
+        .authenticate(client, no_rekening, &pin)
+        .await?;
     request.extensions_mut().insert(Authenticated(no_rekening));
     Ok(next.run(request).await)
 }

@@ -22,6 +22,9 @@ pub struct ApiError {
     pub remark: String,
     /// The request field (or header) at fault; set with [`ApiError::with_field`].
     pub field: Option<Cow<'static, str>>,
+    /// Seconds for the `Retry-After` header of a 429 or 503 (default 1); set with
+    /// [`ApiError::with_retry_after`].
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error answer.
@@ -40,7 +43,15 @@ impl ApiError {
             status,
             remark: remark.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// When the client may try again (whole seconds, at least 1), for `Retry-After`.
+    pub fn with_retry_after(mut self, retry_after: std::time::Duration) -> Self {
+        let rounded_up = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        self.retry_after = Some(rounded_up.max(1));
+        self
     }
 
     /// Names the one request field (or header, e.g. `Content-Type`) at fault.
@@ -79,6 +90,16 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownRekening => {
                 ApiError::new(StatusCode::BAD_REQUEST, remark).with_field("no_rekening")
             }
+            // Too many failed attempts: the credentials are what is refused for now.
+            AuthError::Throttled { retry_after } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, remark)
+                    .with_field("Authorization")
+                    .with_retry_after(*retry_after)
+            }
+            AuthError::Busy { retry_after } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, remark)
+                    .with_retry_after(*retry_after)
+            }
             AuthError::Unavailable(source) => ApiError::unavailable(remark, source),
             AuthError::Internal(source) => ApiError::internal(remark, source),
         }
@@ -99,10 +120,11 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"bukubesar\", charset=\"UTF-8\""),
                 );
             }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(self.retry_after.unwrap_or(1)),
+                );
             }
             _ => {}
         }

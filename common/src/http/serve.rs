@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::{Extension, Router};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -111,7 +112,7 @@ pub async fn until_shutdown(
             },
             () = &mut signal => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -123,7 +124,12 @@ pub async fn until_shutdown(
             () = &mut signal => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // The peer address rides on every request of the connection (the failure throttle
+        // keys on it); wrapping a clone of the router is cheap, it is not rebuilt.
+        let service = TowerToHyperService::new(tower_layer::Layer::layer(
+            &Extension(ConnectInfo(peer)),
+            router.clone(),
+        ));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -80,6 +80,8 @@ fn rfc3339<S: serde::Serializer>(value: &DateTime<Utc>, serializer: S) -> Result
         (status = 400, description = "Unknown account, or an invalid limit, cursor, date or jenis_transaksi", body = ErrorBody),
         (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
         (status = 403, description = "Another customer's account", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address (or across the service): wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt is accepted again"))),
         (status = 503, description = "A database cannot answer now", body = ErrorBody),
     )
 )]

@@ -62,6 +62,10 @@ enum PostingAnswers {
     /// The Idempotency-Key was used for a different request
     #[response(status = 422)]
     KeyReused(ErrorBody<'static>),
+    /// Too many failed authentications from this address (or across the service): wait
+    /// `Retry-After` seconds
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until an attempt is accepted again")))]
+    Throttled(ErrorBody<'static>),
     /// The database cannot answer now, or the request timed out: retry with the same
     /// Idempotency-Key
     #[response(status = 503)]

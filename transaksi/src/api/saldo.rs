@@ -21,6 +21,8 @@ use bukubesar_common::http::{Authenticated, ErrorBody, NoRekeningPath};
         (status = 400, description = "Unknown account", body = ErrorBody),
         (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
         (status = 403, description = "Another customer's account", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address (or across the service): wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt is accepted again"))),
         (status = 503, description = "The database cannot answer now", body = ErrorBody),
     )
 )]

@@ -48,6 +48,10 @@ enum TransferAnswers {
     /// The Idempotency-Key was used for a different request
     #[response(status = 422)]
     KeyReused(ErrorBody<'static>),
+    /// Too many failed authentications from this address (or across the service): wait
+    /// `Retry-After` seconds
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until an attempt is accepted again")))]
+    Throttled(ErrorBody<'static>),
     /// The database cannot answer now, or the request timed out: retry with the same
     /// Idempotency-Key
     #[response(status = 503)]
@@ -121,6 +125,8 @@ fn request(headers: &HeaderMap, body: TransferRequest) -> Result<Request, AppErr
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
         (status = 401, description = "Missing or wrong credentials, or the account is locked", body = ErrorBody),
         (status = 404, description = "No such transaction among the caller's", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address (or across the service): wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt is accepted again"))),
         (status = 503, description = "The database cannot answer now", body = ErrorBody),
     )
 )]

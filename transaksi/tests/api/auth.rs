@@ -2,7 +2,7 @@
 
 use futures::future::join_all;
 
-use crate::support::{basic, spawn_app};
+use crate::support::{basic, spawn_app, spawn_app_with};
 
 const LOCKED: &str = "rekening terkunci karena terlalu banyak PIN salah; coba lagi nanti";
 const WRONG: &str = "nomor rekening atau PIN salah";
@@ -195,7 +195,10 @@ async fn a_cached_credential_does_not_bypass_a_lock_set_elsewhere() {
 
 #[tokio::test]
 async fn parallel_brute_force_verifies_at_most_five_wrong_pins() {
-    let app = spawn_app().await;
+    // Every refusal costs an argon2 verification (a dummy one once the slots are taken, so
+    // that its time says nothing): 100 of them on two busy cores may outlast the default
+    // 15 s request limit.
+    let app = spawn_app_with(|settings| settings.serve.request_timeout_ms = 120_000).await;
     let account = app.register_with_pin("424242").await;
     let path = format!("/saldo/{}", account.no_rekening);
     let guesses: Vec<String> = (0..100).map(|i| format!("{:06}", 100_000 + i)).collect();

@@ -13,9 +13,9 @@ use bukubesar_testkit::assert_log_lines;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_transaksi");
 /// Bound on how long the binary may take to start, migrate or stop in these tests.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn transaksi(db_name: &str, extra: &[&str]) -> Command {
+pub(crate) fn transaksi(db_name: &str, extra: &[&str]) -> Command {
     let server = postgres::server();
     let mut command = Command::new(BINARY);
     command
@@ -132,7 +132,7 @@ fn assert_one_line_per_request(lines: &[Value]) {
 }
 
 /// Registers a customer through the API; its account number.
-async fn register(
+pub(crate) async fn register(
     client: &reqwest::Client,
     base: &str,
     nik: &str,
@@ -154,7 +154,7 @@ async fn register(
         .to_owned()
 }
 
-async fn wait_for_address(child: &mut Child, seen: &mut Vec<String>) -> String {
+pub(crate) async fn wait_for_address(child: &mut Child, seen: &mut Vec<String>) -> String {
     let stdout = child.stdout.as_mut().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     tokio::time::timeout(PROCESS_TIMEOUT, async {

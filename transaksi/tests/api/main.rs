@@ -16,4 +16,5 @@ mod relay;
 mod routing;
 mod scenarios;
 mod support;
+mod throttle;
 mod transfer;

@@ -82,6 +82,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         &redis_port,
         "--stream",
         &stream,
+        // Tests fire bursts of up to 100 refusals at once, each an argon2 verification (a
+        // dummy one when the account is locked): on two busy cores they may queue for more
+        // than the default second. The bound itself is tested against the binary.
+        "--argon2-queue-timeout-ms",
+        "60000",
     ])
     .settings;
     customize(&mut settings);
