@@ -551,25 +551,73 @@ memory() {
   done 2>/dev/null < "/proc/$1/status"
 }
 
-# seconds TICKS: clock ticks as seconds (empty stays empty).
+# seconds TICKS: sets SECS to clock ticks as seconds (empty stays empty).
 seconds() {
-  if [ -n "$1" ]; then printf '%d.%02d' $(($1 / CLK_TCK)) $(($1 % CLK_TCK * 100 / CLK_TCK)); fi
+  SECS=""
+  if [ -n "$1" ]; then printf -v SECS '%d.%02d' $(($1 / CLK_TCK)) $(($1 % CLK_TCK * 100 / CLK_TCK)); fi
 }
 
-pid_of() { cat "$RUN/pids/$1" 2>/dev/null || true; }
+# pid_of NAME: sets PID to the process noted by note_pid (empty when none).
+pid_of() {
+  PID=""
+  read -r PID 2>/dev/null < "$RUN/pids/$1" || true
+}
+
+BACKLOG_SQL="SELECT count(*) FROM outbox, relay_watermark AS w
+              WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan);"
+
+# outbox_backlog: sets OUTBOX_BACKLOG to the rows after the relay watermark (as transaksi's
+# outbox_backlog metric; empty when unreadable), through the sampler's own psql session when
+# it has one (a psql started every second costs more CPU than the query).
+outbox_backlog() {
+  local line
+  OUTBOX_BACKLOG=""
+  if [ -z "${SAMPLER_PSQL_PID:-}" ]; then
+    OUTBOX_BACKLOG="$(pg_value bench_transaksi "$BACKLOG_SQL" 2>/dev/null)" || OUTBOX_BACKLOG=""
+    return 0
+  fi
+  # A sentinel row ends each answer, so a failed query (only the sentinel) cannot block.
+  printf '%s\n' "$BACKLOG_SQL" "SELECT 'end';" 2>/dev/null 1>&"${SAMPLER_PSQL[1]}" || return 0
+  while read -r -t 5 line <&"${SAMPLER_PSQL[0]}"; do
+    [ "$line" != end ] || return 0
+    OUTBOX_BACKLOG="$line"
+  done
+}
+
+# stream_group: sets PENDING and LAG of mutasi's group (XINFO GROUPS; empty when unknown).
+stream_group() {
+  local key value mine=""
+  PENDING="" LAG=""
+  # Name, value pairs, one per line (redis-cli without a terminal); one group after another.
+  while read -r key && read -r value; do
+    case "$key" in
+      name) if [ "$value" = "$GROUP" ]; then mine=1; else mine=""; fi ;;
+      pending) [ -z "$mine" ] || PENDING="$value" ;;
+      lag) [ -z "$mine" ] || LAG="$value" ;;
+    esac
+  done < <(redis-cli -h 127.0.0.1 -p "$BENCH_REDIS_PORT" XINFO GROUPS "$STREAM" 2>/dev/null)
+  [[ "$PENDING" =~ ^[0-9]+$ ]] || PENDING=""
+  [[ "$LAG" =~ ^[0-9]+$ ]] || LAG=""
+}
 
 # sample_row: one CSV row (SAMPLE_HEADER) of this moment.
 sample_row() {
-  local t m r l now row pg_ticks child user nice system idle iowait irq softirq steal _rest
-  local backlog key value pending="" lag=""
+  local now row pg_ticks child user nice system idle iowait irq softirq steal _rest name
   now="$EPOCHREALTIME"
-  t="$(pid_of transaksi)" m="$(pid_of mutasi)" r="$(pid_of redis)" l="$(pid_of loadgen)"
-  memory "$t"; row="$now,$RSS,$HWM"
-  cpu_ticks "$t"; row+=",$(seconds "$TICKS")"
-  memory "$m"; row+=",$RSS,$HWM"
-  cpu_ticks "$m"; row+=",$(seconds "$TICKS")"
-  cpu_ticks "$r"; row+=",$(seconds "$TICKS")"
-  cpu_ticks "$l"; row+=",$(seconds "$TICKS")"
+  row="$now"
+  for name in transaksi mutasi; do
+    pid_of "$name"
+    memory "$PID"
+    cpu_ticks "$PID"
+    seconds "$TICKS"
+    row+=",$RSS,$HWM,$SECS"
+  done
+  for name in redis loadgen; do
+    pid_of "$name"
+    cpu_ticks "$PID"
+    seconds "$TICKS"
+    row+=",$SECS"
+  done
   # The whole server: the postmaster with its reaped children, and every living child.
   pg_ticks=""
   if [ -n "$POSTMASTER_PID" ]; then
@@ -584,38 +632,33 @@ sample_row() {
       done
     fi
   fi
-  row+=",$(seconds "$pg_ticks")"
+  seconds "$pg_ticks"
+  row+=",$SECS"
   read -r _ user nice system idle iowait irq softirq steal _rest < /proc/stat
   local busy=$((user + nice + system + irq + softirq + steal))
-  row+=",$(seconds "$busy"),$(seconds $((busy + idle + iowait)))"
-  backlog="$(pg_value bench_transaksi \
-    "SELECT count(*) FROM outbox, relay_watermark AS w
-      WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan)" 2>/dev/null)" || backlog=""
-  # XINFO GROUPS: name, value pairs, one per line (redis-cli without a terminal).
-  while read -r key && read -r value; do
-    case "$key" in
-      pending) pending="$value" ;;
-      lag) lag="$value" ;;
-    esac
-  done < <(redis-cli -h 127.0.0.1 -p "$BENCH_REDIS_PORT" XINFO GROUPS "$STREAM" 2>/dev/null |
-             awk -v group="$GROUP" 'NR % 2 == 1 { key = $0; next }
-                                    key == "name" { mine = ($0 == group) }
-                                    mine { print key; print $0 }')
-  [[ "$lag" =~ ^[0-9]+$ ]] || lag=""
-  echo "$row,$backlog,$pending,$lag"
+  seconds "$busy"
+  row+=",$SECS"
+  seconds $((busy + idle + iowait))
+  row+=",$SECS"
+  outbox_backlog
+  stream_group
+  echo "$row,$OUTBOX_BACKLOG,$PENDING,$LAG"
 }
 
-# sampler FILE: a row a second until stopped (runs in the background).
+# sampler FILE: a row a second until stopped (runs in the background; its psql session ends
+# with it, at the end of its input).
 sampler() {
   set +e
-  local next step=1000000 wait_us
+  local next step=1000000 wait_us pause
+  coproc SAMPLER_PSQL { psql -X -q -tA -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d bench_transaksi 2>/dev/null; }
   next="${EPOCHREALTIME/./}"
   while :; do
     sample_row >> "$1"
     next=$((next + step))
     wait_us=$((next - ${EPOCHREALTIME/./}))
     if [ "$wait_us" -gt 0 ]; then
-      sleep "$(printf '%d.%06d' $((wait_us / 1000000)) $((wait_us % 1000000)))"
+      printf -v pause '%d.%06d' $((wait_us / 1000000)) $((wait_us % 1000000))
+      sleep "$pause"
     else
       next="${EPOCHREALTIME/./}"
     fi
