@@ -23,7 +23,9 @@
 # seconds of transaksi, mutasi, Redis, loadgen, the whole PostgreSQL server (its postmaster and
 # children) and the whole machine (/proc/stat), the outbox backlog (rows after the relay
 # watermark) and the stream's pending entries and lag for mutasi's group (XINFO GROUPS); loadgen
-# writes its per-second answers and probe delays to RUN/<run>-timeline.csv (--timeline).
+# writes its per-second answers and probe delays to RUN/<run>-timeline.csv (--timeline). The
+# sampler keeps one psql session and runs one redis-cli a second (about 35 ms of CPU a second
+# on a busy 2-core machine); docs/performance.md says how the report uses the samples.
 # Exits non-zero when a loadgen run fails its checks (money, statements, 5xx) or something
 # breaks; missed performance targets are reported, not failures. Everything it started is
 # stopped at exit; the bench_* databases stay for inspection (dropped by the next run).
