@@ -11,15 +11,28 @@
 #      fresh durable Redis (AOF, appendfsync always) under .local/bench/redis;
 #   4. loadgen against it: (a) hot and (b) spread closed loop, (b1) deposits only and (b2)
 #      transfers only, spread closed loop (transfer throughput beside deposit throughput in
-#      the same run), (c) spread open loop at half of (b)'s throughput, (d) a backlog of BACKLOG postings written while mutasi is stopped,
-#      then mutasi's drain rate; the commit-to-statement delay of every row of run (c);
-#   5. the results table and the targets (met / not met).
+#      the same run), (c) spread open loop at half of (b)'s throughput, (e) sustained: spread
+#      open loop at SUSTAIN_PERCENT of (b)'s throughput for SUSTAIN_SECS (run after c, before
+#      d), (d) a backlog of BACKLOG postings written while mutasi is stopped, then mutasi's
+#      drain rate; the commit-to-statement delay of every row of runs (c) and (e);
+#   5. the results table and the targets (met / not met), the sustained run's backlog maxima
+#      and whether they stayed bounded, the resources (memory, CPU per 1,000 operations,
+#      database growth per million postings) and, with BENCH_CHART=1, two PNG charts.
+# Beside every loadgen run (and mutasi's drain) a sampler writes one row a second to
+# RUN/<run>-samples.csv: transaksi's and mutasi's resident memory (VmRSS, VmHWM), the CPU
+# seconds of transaksi, mutasi, Redis, loadgen, the whole PostgreSQL server (its postmaster and
+# children) and the whole machine (/proc/stat), the outbox backlog (rows after the relay
+# watermark) and the stream's pending entries and lag for mutasi's group (XINFO GROUPS); loadgen
+# writes its per-second answers and probe delays to RUN/<run>-timeline.csv (--timeline). The
+# sampler keeps one psql session and runs one redis-cli a second (about 35 ms of CPU a second
+# on a busy 2-core machine); docs/performance.md says how the report uses the samples.
 # Exits non-zero when a loadgen run fails its checks (money, statements, 5xx) or something
 # breaks; missed performance targets are reported, not failures. Everything it started is
 # stopped at exit; the bench_* databases stay for inspection (dropped by the next run).
 #
 #   scripts/bench.sh                      # full run (registration of 10,000 accounts: minutes)
-#   BENCH_QUICK=1 scripts/bench.sh        # CI size: ~2-3 min after the build
+#   BENCH_QUICK=1 scripts/bench.sh        # CI size: ~3 min after the build
+#   SERVICE_CPUS=0 LOADGEN_CPUS=1 scripts/bench.sh   # transaksi and mutasi on core 0 only
 #   TRANSAKSI_FLAGS="--batch-max-size 256 --batch-max-wait-us 500" scripts/bench.sh
 #   BENCH_PARTS=pgbench scripts/bench.sh  # only the pgbench ceiling
 #
@@ -33,6 +46,8 @@
 #   PGBENCH_SECS (30; quick 5)    length of each pgbench run
 #   PGBENCH_CLIENTS (8), PGBENCH_THREADS (2), BATCH_SIZE (100: postings per batched transaction)
 #   LOAD_SECS (30; quick 5)       length of loadgen runs a, b, b1, b2, c (after WARMUP_SECS)
+#   SUSTAIN_SECS (300; quick 15)  length of run e (after WARMUP_SECS); 0 skips it
+#   SUSTAIN_PERCENT (80)          run e's rate, in percent of run b's throughput
 #   WARMUP_SECS (3), CONNECTIONS (64)   loadgen's warm-up and connections
 #   BACKLOG (100000; quick 5000)  postings of run d, written while mutasi is stopped
 #   STATEMENT_TIMEOUT_SECS (120)  how long loadgen waits for the statements in runs a-c
@@ -45,8 +60,19 @@
 #   TRANSAKSI_FLAGS, MUTASI_FLAGS, LOADGEN_FLAGS (none)   extra flags, passed through as words
 #   TRANSAKSI_PORT (18180), MUTASI_PORT (18181), BENCH_REDIS_PORT (6391)
 #   LOG_LEVEL (warning)           the services' log level (their logs: .local/bench/*.log)
-#   BENCH_CHART (0)               1: also a PNG chart of the latency percentiles, next to the
-#                                 report (matplotlib from PyPI, in the venv .local/bench/venv)
+#   BENCH_CHART (1; quick 0)      1: two PNG charts next to the report (latency percentiles;
+#                                 throughput, statement delay, backlogs and memory over time),
+#                                 drawn with matplotlib from PyPI in the venv .local/bench/venv
+#                                 (installed on first use, ~1 min); when it cannot be installed
+#                                 the report says so and the run still passes. Off in quick
+#                                 mode so that CI does not depend on PyPI.
+#   SERVICE_CPUS (none)           e.g. 0 or 0-1: transaksi and mutasi run under taskset -c
+#                                 SERVICE_CPUS (PostgreSQL and Redis stay unpinned)
+#   LOADGEN_CPUS (none)           the same for loadgen and pgbench. On a 2-core machine,
+#                                 SERVICE_CPUS=0 leaves core 1 to PostgreSQL, Redis and loadgen
+#                                 together (LOADGEN_CPUS=1 keeps loadgen off the services'
+#                                 core but not off PostgreSQL's): it measures one core's worth
+#                                 of services, not a one-core machine.
 #   DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none): a running
 #   PostgreSQL (scripts/run-local.sh starts one) where DB_USER may create databases.
 #   BENCH_PROFILE (release)       cargo profile of the binaries; dev only to check the script
@@ -67,9 +93,15 @@ if [ "$BENCH_QUICK" = 1 ]; then
   PGBENCH_SECS="${PGBENCH_SECS:-5}"
   LOAD_SECS="${LOAD_SECS:-5}"
   BACKLOG="${BACKLOG:-5000}"
+  SUSTAIN_SECS="${SUSTAIN_SECS:-15}"
+  BENCH_CHART="${BENCH_CHART:-0}"
 fi
 BENCH_PARTS="${BENCH_PARTS:-pgbench load}"
-BENCH_CHART="${BENCH_CHART:-0}"
+BENCH_CHART="${BENCH_CHART:-1}"
+SUSTAIN_SECS="${SUSTAIN_SECS:-300}"
+SUSTAIN_PERCENT="${SUSTAIN_PERCENT:-80}"
+SERVICE_CPUS="${SERVICE_CPUS:-}"
+LOADGEN_CPUS="${LOADGEN_CPUS:-}"
 ACCOUNTS="${ACCOUNTS:-10000}"
 FUNDING="${FUNDING:-1000000}"
 TARIK_PERCENT="${TARIK_PERCENT:-30}"
@@ -110,6 +142,18 @@ read -r -a mutasi_flags <<< "$MUTASI_FLAGS"
 read -r -a loadgen_flags <<< "$LOADGEN_FLAGS"
 
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
+[[ "$SUSTAIN_SECS" =~ ^[0-9]+$ ]] || die "SUSTAIN_SECS must be a number of seconds"
+[[ "$SUSTAIN_PERCENT" =~ ^[1-9][0-9]*$ ]] || die "SUSTAIN_PERCENT must be a positive number"
+# pinned CPUS: the taskset prefix of a command pinned to CPUS (nothing when CPUS is empty).
+pinned() { if [ -n "$1" ]; then echo taskset -c "$1"; fi; }
+for cpus in "$SERVICE_CPUS" "$LOADGEN_CPUS"; do
+  if [ -n "$cpus" ]; then
+    command -v taskset >/dev/null || apt_install util-linux
+    taskset -c "$cpus" true 2>/dev/null || die "taskset -c $cpus fails: SERVICE_CPUS and LOADGEN_CPUS take a CPU list such as 0 or 0-1 (this machine has $(nproc))"
+  fi
+done
+read -r -a service_pin <<< "$(pinned "$SERVICE_CPUS")"
+read -r -a loadgen_pin <<< "$(pinned "$LOADGEN_CPUS")"
 part pgbench || part load || part platform || die "BENCH_PARTS must name pgbench, load or platform"
 
 # Account numbers of the pgbench database: FIRST_ACCOUNT + 1 ... FIRST_ACCOUNT + ACCOUNTS.
@@ -165,6 +209,7 @@ CHILD=""          # the foreground job (pgbench, loadgen), run in the background
 TRANSAKSI_PID=""
 MUTASI_PID=""
 REDIS_PID=""
+SAMPLER_PID=""    # the background sampler of the run in progress
 
 # stop_pid PID: SIGTERM, up to 30 s for a graceful exit, then SIGKILL.
 stop_pid() {
@@ -186,6 +231,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [ -n "$CHILD" ]; then stop_pid "$CHILD"; fi
+  stop_pid "$SAMPLER_PID"
   stop_pid "$TRANSAKSI_PID"
   stop_pid "$MUTASI_PID"
   stop_pid "$REDIS_PID"
@@ -210,9 +256,11 @@ in_foreground() {
   shift
   "$@" > "$output" 2>&1 &
   CHILD=$!
+  note_pid loadgen "$CHILD"
   local status=0
   wait "$CHILD" || status=$?
   CHILD=""
+  note_pid loadgen ""
   return "$status"
 }
 
@@ -225,6 +273,10 @@ record() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# note_pid NAME PID: where the sampler finds a process (mutasi is restarted in run d; the
+# foreground job changes), one file per name under $RUN/pids.
+note_pid() { mkdir -p "$RUN/pids"; echo "$2" > "$RUN/pids/$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # 1. The machine
@@ -272,8 +324,15 @@ machine_description() {
   echo "BATCH_SIZE=$BATCH_SIZE, LOAD_SECS=$LOAD_SECS, WARMUP_SECS=$WARMUP_SECS,"
   echo "CONNECTIONS=$CONNECTIONS, BACKLOG=$BACKLOG, STATEMENT_TIMEOUT_SECS=$STATEMENT_TIMEOUT_SECS,"
   echo "TRANSAKSI_FLAGS=\"$TRANSAKSI_FLAGS\", MUTASI_FLAGS=\"$MUTASI_FLAGS\","
-  echo "LOADGEN_FLAGS=\"$LOADGEN_FLAGS\", LOG_LEVEL=$LOG_LEVEL, AUTH_CACHE_TTL_SECS=$AUTH_CACHE_TTL_SECS."
-  echo "Everything (PostgreSQL, Redis, the services, pgbench, loadgen) shares this machine."
+  echo "LOADGEN_FLAGS=\"$LOADGEN_FLAGS\", LOG_LEVEL=$LOG_LEVEL, AUTH_CACHE_TTL_SECS=$AUTH_CACHE_TTL_SECS,"
+  echo "SUSTAIN_SECS=$SUSTAIN_SECS, SUSTAIN_PERCENT=$SUSTAIN_PERCENT, BENCH_CHART=$BENCH_CHART,"
+  echo "SERVICE_CPUS=\"$SERVICE_CPUS\", LOADGEN_CPUS=\"$LOADGEN_CPUS\"."
+  if [ -n "$SERVICE_CPUS$LOADGEN_CPUS" ]; then
+    echo "Pinned with taskset -c: transaksi and mutasi to CPUs ${SERVICE_CPUS:-any},"
+    echo "loadgen and pgbench to CPUs ${LOADGEN_CPUS:-any}; PostgreSQL and Redis run on any CPU."
+  else
+    echo "Everything (PostgreSQL, Redis, the services, pgbench, loadgen) shares this machine."
+  fi
   echo
 }
 
@@ -310,6 +369,7 @@ pgbench_run() {
              -D first="$FIRST_ACCOUNT" -D accounts="$accounts"
              -D tabung_percent="$((100 - TARIK_PERCENT))" -D max_saldo="$MAX_SALDO"
              -l --log-prefix "$RUN/$name.tx" -f "$script" "$PGBENCH_DB")
+  cmd=("${loadgen_pin[@]}" "${cmd[@]}")
   record "$name" "${cmd[@]}"
   pg_value "$PGBENCH_DB" CHECKPOINT >/dev/null
   say "pgbench $name: ${PGBENCH_SECS}s, $PGBENCH_CLIENTS clients, $accounts account(s), $ops posting(s)/transaction"
@@ -376,6 +436,7 @@ start_redis() {
   for _ in $(seq 1 50); do
     if redis_up && [ -s "$REDIS_DIR/redis.pid" ]; then
       REDIS_PID="$(cat "$REDIS_DIR/redis.pid")"
+      note_pid redis "$REDIS_PID"
       return 0
     fi
     sleep 0.1
@@ -396,24 +457,27 @@ wait_ready() {
 
 start_mutasi() {
   port_free "$MUTASI_PORT" || die "port $MUTASI_PORT is taken (MUTASI_PORT)"
-  local cmd=("$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --db-name bench_mutasi
-             --auth-db-name bench_transaksi --consumer bench "${common[@]}" "${serve[@]}"
-             "${mutasi_flags[@]}")
+  local cmd=("${service_pin[@]}" "$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT"
+             --db-name bench_mutasi --auth-db-name bench_transaksi --consumer bench
+             "${common[@]}" "${serve[@]}" "${mutasi_flags[@]}")
   [ -n "$MUTASI_STARTED" ] || record mutasi "${cmd[@]}"
   MUTASI_STARTED=1
+  # taskset executes the service in its own process: the pid is the service's.
   "${cmd[@]}" >> "$OUT/mutasi.log" 2>&1 &
   MUTASI_PID=$!
+  note_pid mutasi "$MUTASI_PID"
 }
 
-stop_mutasi() { stop_pid "$MUTASI_PID"; MUTASI_PID=""; }
+stop_mutasi() { stop_pid "$MUTASI_PID"; MUTASI_PID=""; note_pid mutasi ""; }
 
 start_transaksi() {
   port_free "$TRANSAKSI_PORT" || die "port $TRANSAKSI_PORT is taken (TRANSAKSI_PORT)"
-  local cmd=("$BIN/transaksi" --host 127.0.0.1 --port "$TRANSAKSI_PORT"
+  local cmd=("${service_pin[@]}" "$BIN/transaksi" --host 127.0.0.1 --port "$TRANSAKSI_PORT"
              --db-name bench_transaksi "${common[@]}" "${serve[@]}" "${transaksi_flags[@]}")
   record transaksi "${cmd[@]}"
   "${cmd[@]}" >> "$OUT/transaksi.log" 2>&1 &
   TRANSAKSI_PID=$!
+  note_pid transaksi "$TRANSAKSI_PID"
 }
 
 start_platform() {
@@ -442,12 +506,198 @@ stop_platform() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Samples: one row a second beside each loadgen run (resources, backlogs), database sizes.
+
+CLK_TCK="$(getconf CLK_TCK)"
+STREAM=mutasi   # transaksi's and mutasi's --stream default (common/src/stream.rs)
+GROUP=mutasi    # mutasi's --group default (mutasi/src/config.rs)
+SAMPLE_HEADER="unix_time,transaksi_rss_kb,transaksi_hwm_kb,transaksi_cpu_s,mutasi_rss_kb,mutasi_hwm_kb,mutasi_cpu_s,redis_cpu_s,loadgen_cpu_s,postgres_cpu_s,machine_busy_s,machine_total_s,outbox_backlog,stream_pending,stream_lag"
+POSTMASTER_PID=""
+
+# The local PostgreSQL server's postmaster (the parent of its checkpointer), when its processes
+# are visible here; else its CPU is not measured.
+find_postmaster() {
+  local checkpointer ppid
+  case "$DB_HOST" in 127.0.0.1|localhost|::1) ;; *) return 0 ;; esac
+  checkpointer="$(pg_value postgres \
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'" 2>/dev/null)" || return 0
+  [ -n "$checkpointer" ] && [ -r "/proc/$checkpointer/status" ] || return 0
+  ppid="$(awk '/^PPid:/ { print $2 }' "/proc/$checkpointer/status")"
+  [ "$(cat "/proc/$ppid/comm" 2>/dev/null)" = postgres ] && POSTMASTER_PID="$ppid"
+  return 0
+}
+
+# cpu_ticks PID [children]: sets TICKS to the process's utime + stime in clock ticks (with
+# "children": plus its reaped children's, cutime + cstime); empty when it is gone.
+cpu_ticks() {
+  local line f
+  TICKS=""
+  [ -n "$1" ] || return 0
+  read -r line 2>/dev/null < "/proc/$1/stat" || return 0
+  # Fields after "pid (comm) ": state is 0, utime 11, stime 12, cutime 13, cstime 14.
+  read -r -a f <<< "${line##*) }"
+  if [ "${2:-}" = children ]; then TICKS=$((f[11] + f[12] + f[13] + f[14]))
+  else TICKS=$((f[11] + f[12])); fi
+}
+
+# memory PID: sets RSS and HWM (VmRSS, VmHWM in kB; empty when the process is gone).
+memory() {
+  local key value _unit
+  RSS="" HWM=""
+  [ -n "$1" ] && [ -r "/proc/$1/status" ] || return 0
+  while read -r key value _unit; do
+    case "$key" in
+      VmRSS:) RSS="$value" ;;
+      VmHWM:) HWM="$value" ;;
+    esac
+  done 2>/dev/null < "/proc/$1/status"
+}
+
+# seconds TICKS: sets SECS to clock ticks as seconds (empty stays empty).
+seconds() {
+  SECS=""
+  if [ -n "$1" ]; then printf -v SECS '%d.%02d' $(($1 / CLK_TCK)) $(($1 % CLK_TCK * 100 / CLK_TCK)); fi
+}
+
+# pid_of NAME: sets PID to the process noted by note_pid (empty when none).
+pid_of() {
+  PID=""
+  read -r PID 2>/dev/null < "$RUN/pids/$1" || true
+}
+
+BACKLOG_SQL="SELECT count(*) FROM outbox, relay_watermark AS w
+              WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan);"
+
+# outbox_backlog: sets OUTBOX_BACKLOG to the rows after the relay watermark (as transaksi's
+# outbox_backlog metric; empty when unreadable), through the sampler's own psql session when
+# it has one (a psql started every second costs more CPU than the query).
+outbox_backlog() {
+  local line
+  OUTBOX_BACKLOG=""
+  if [ -z "${SAMPLER_PSQL_PID:-}" ]; then
+    OUTBOX_BACKLOG="$(pg_value bench_transaksi "$BACKLOG_SQL" 2>/dev/null)" || OUTBOX_BACKLOG=""
+    return 0
+  fi
+  # A sentinel row ends each answer, so a failed query (only the sentinel) cannot block.
+  printf '%s\n' "$BACKLOG_SQL" "SELECT 'end';" 2>/dev/null 1>&"${SAMPLER_PSQL[1]}" || return 0
+  while read -r -t 5 line <&"${SAMPLER_PSQL[0]}"; do
+    [ "$line" != end ] || return 0
+    OUTBOX_BACKLOG="$line"
+  done
+}
+
+# stream_group: sets PENDING and LAG of mutasi's group (XINFO GROUPS; empty when unknown).
+stream_group() {
+  local key value mine=""
+  PENDING="" LAG=""
+  # Name, value pairs, one per line (redis-cli without a terminal); one group after another.
+  while read -r key && read -r value; do
+    case "$key" in
+      name) if [ "$value" = "$GROUP" ]; then mine=1; else mine=""; fi ;;
+      pending) [ -z "$mine" ] || PENDING="$value" ;;
+      lag) [ -z "$mine" ] || LAG="$value" ;;
+    esac
+  done < <(redis-cli -h 127.0.0.1 -p "$BENCH_REDIS_PORT" XINFO GROUPS "$STREAM" 2>/dev/null)
+  [[ "$PENDING" =~ ^[0-9]+$ ]] || PENDING=""
+  [[ "$LAG" =~ ^[0-9]+$ ]] || LAG=""
+}
+
+# sample_row: one CSV row (SAMPLE_HEADER) of this moment.
+sample_row() {
+  local now row pg_ticks child user nice system idle iowait irq softirq steal _rest name
+  now="$EPOCHREALTIME"
+  row="$now"
+  for name in transaksi mutasi; do
+    pid_of "$name"
+    memory "$PID"
+    cpu_ticks "$PID"
+    seconds "$TICKS"
+    row+=",$RSS,$HWM,$SECS"
+  done
+  for name in redis loadgen; do
+    pid_of "$name"
+    cpu_ticks "$PID"
+    seconds "$TICKS"
+    row+=",$SECS"
+  done
+  # The whole server: the postmaster with its reaped children, and every living child.
+  pg_ticks=""
+  if [ -n "$POSTMASTER_PID" ]; then
+    cpu_ticks "$POSTMASTER_PID" children
+    pg_ticks="$TICKS"
+    if [ -n "$pg_ticks" ]; then
+      local children=()
+      read -r -a children 2>/dev/null < "/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" || true
+      for child in "${children[@]}"; do
+        cpu_ticks "$child"
+        pg_ticks=$((pg_ticks + ${TICKS:-0}))
+      done
+    fi
+  fi
+  seconds "$pg_ticks"
+  row+=",$SECS"
+  read -r _ user nice system idle iowait irq softirq steal _rest < /proc/stat
+  local busy=$((user + nice + system + irq + softirq + steal))
+  seconds "$busy"
+  row+=",$SECS"
+  seconds $((busy + idle + iowait))
+  row+=",$SECS"
+  outbox_backlog
+  stream_group
+  echo "$row,$OUTBOX_BACKLOG,$PENDING,$LAG"
+}
+
+# sampler FILE: a row a second until stopped (runs in the background; its psql session ends
+# with it, at the end of its input).
+sampler() {
+  set +e
+  local next step=1000000 wait_us pause
+  coproc SAMPLER_PSQL { psql -X -q -tA -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d bench_transaksi 2>/dev/null; }
+  next="${EPOCHREALTIME/./}"
+  while :; do
+    sample_row >> "$1"
+    next=$((next + step))
+    wait_us=$((next - ${EPOCHREALTIME/./}))
+    if [ "$wait_us" -gt 0 ]; then
+      printf -v pause '%d.%06d' $((wait_us / 1000000)) $((wait_us % 1000000))
+      sleep "$pause"
+    else
+      next="${EPOCHREALTIME/./}"
+    fi
+  done
+}
+
+# start_sampler NAME: samples into $RUN/NAME-samples.csv until stop_sampler.
+start_sampler() {
+  echo "$SAMPLE_HEADER" > "$RUN/$1-samples.csv"
+  sampler "$RUN/$1-samples.csv" &
+  SAMPLER_PID=$!
+}
+
+stop_sampler() { stop_pid "$SAMPLER_PID"; SAMPLER_PID=""; }
+
+# sample_once NAME: one row into $RUN/NAME-samples.csv (the services at rest).
+sample_once() {
+  { echo "$SAMPLE_HEADER"; sample_row; } > "$RUN/$1-samples.csv"
+}
+
+# db_sizes LABEL: both databases' size, the customers' journal legs and the statement rows,
+# one row of $RUN/db-sizes.csv.
+db_sizes() {
+  local file="$RUN/db-sizes.csv"
+  [ -s "$file" ] || echo "label,unix_time,transaksi_bytes,mutasi_bytes,postings,statement_rows,outbox_rows" > "$file"
+  echo "$1,$EPOCHREALTIME,$(pg_value bench_transaksi "SELECT pg_database_size(current_database()) || ',' || (SELECT pg_database_size('bench_mutasi')) || ',' || (SELECT count(*) FROM jurnal WHERE no_rekening IS NOT NULL)"),$(pg_value bench_mutasi 'SELECT count(*) FROM mutasi'),$(pg_value bench_transaksi 'SELECT count(*) FROM outbox')" >> "$file"
+}
+
+# ---------------------------------------------------------------------------------------------
 # 4. loadgen
 
 FAILED_RUNS=()
 
 # loadgen_run NAME FLAGS...: one loadgen run; its summary goes to $RUN/NAME.json, its exit
-# status to $RUN/NAME.status.
+# status to $RUN/NAME.status, its seconds to $RUN/NAME-timeline.csv, the sampler's rows to
+# $RUN/NAME-samples.csv. With SAMPLE_TAIL_SECS=N the sampler goes on until N s after the load
+# ended (how the backlogs drain).
 loadgen_run() {
   local name="$1"
   shift
@@ -456,10 +706,14 @@ loadgen_run() {
              --tarik-percent "$TARIK_PERCENT" --connections "$CONNECTIONS"
              --warmup-secs "$WARMUP_SECS" --funding "$FUNDING"
              --json "$RUN/$name.json" --label "$name" "$@" "${loadgen_flags[@]}")
+  cmd=("${loadgen_pin[@]}" "${cmd[@]}" --timeline "$RUN/$name-timeline.csv")
   record "$name" "${cmd[@]}"
   say "loadgen $name: $*"
   local status=0
+  start_sampler "$name"
   in_foreground "$RUN/$name.log" "${cmd[@]}" || status=$?
+  sample_tail "$RUN/$name-timeline.csv" "${SAMPLE_TAIL_SECS:-0}"
+  stop_sampler
   echo "$status" > "$RUN/$name.status"
   if [ "$status" != 0 ]; then
     FAILED_RUNS+=("$name")
@@ -479,6 +733,22 @@ PY
   fi
 }
 
+# sample_tail TIMELINE SECONDS: waits until SECONDS after the load's last second (the
+# timeline's last row) unless that time has passed.
+sample_tail() {
+  local last wait_s
+  [ "$2" -gt 0 ] && [ -s "$1" ] || return 0
+  last="$(tail -n 1 "$1" | cut -d , -f 2)"
+  [[ "$last" =~ ^[0-9]+(\.[0-9]+)?$ ]] || return 0
+  wait_s="$(awk -v last="$last" -v now="$EPOCHREALTIME" -v tail_s="$2" \
+    'BEGIN { w = last + 1 + tail_s - now; printf "%.2f", (w > 0 ? w : 0) }')"
+  if [ "$wait_s" != 0.00 ]; then
+    say "  sampling the backlogs for $wait_s s more"
+    sleep "$wait_s" &
+    wait $!
+  fi
+}
+
 # The mutasi backlog: postings written while mutasi is stopped, then how fast it catches up.
 backlog_drain() {
   say "stopping mutasi for the backlog"
@@ -486,6 +756,7 @@ backlog_drain() {
   loadgen_run loadgen-backlog --target spread --total-ops "$BACKLOG" --statement-timeout-secs 0
   local load_end waited=0 journal before started now rows elapsed first_row first_rows
   load_end="$(now_ns)"
+  start_sampler drain
   # The relay publishes the whole backlog to the stream first (mutasi is not involved).
   until [ "$(pg_value bench_transaksi \
       'SELECT count(*) FROM outbox, relay_watermark AS w
@@ -503,6 +774,7 @@ backlog_drain() {
   if [ "$journal" -le "$before" ]; then
     say "no backlog to drain"
     wait_ready mutasi "$MUTASI_PORT" "$MUTASI_PID"
+    stop_sampler
     return 0
   fi
   first_row=""
@@ -538,11 +810,13 @@ print(json.dumps({
 PY
   say "  drain: $(cat "$RUN/drain.json")"
   wait_ready mutasi "$MUTASI_PORT" "$MUTASI_PID"
+  stop_sampler
 }
 
-# statement_delay SINCE UNTIL: scripts/statement-delay.sh's query over one window, as JSON.
+# statement_delay SINCE UNTIL FILE: scripts/statement-delay.sh's query over one window, as JSON
+# into $RUN/FILE.
 statement_delay() {
-  pg -d bench_mutasi -tA -v since="$1" -v until="$2" > "$RUN/delay.json" <<'SQL'
+  pg -d bench_mutasi -tA -v since="$1" -v until="$2" > "$RUN/$3" <<'SQL'
 WITH d AS (
     SELECT extract(epoch FROM diterima_pada - tanggal_transaksi) * 1000 AS ms
       FROM mutasi
@@ -557,7 +831,24 @@ SELECT json_build_object(
          'max_ms', round(max(ms)::numeric, 1))
   FROM d;
 SQL
-  say "  statement delay: $(cat "$RUN/delay.json")"
+  say "  statement delay: $(cat "$RUN/$3")"
+  # The same per second of commit, for the timeline chart.
+  { echo "unix_time,rows,p50_ms,p99_ms,max_ms"
+    pg -d bench_mutasi -tA -F , -v since="$1" -v until="$2" <<'SQL'
+WITH d AS (
+    SELECT date_trunc('second', tanggal_transaksi) AS second,
+           extract(epoch FROM diterima_pada - tanggal_transaksi) * 1000 AS ms
+      FROM mutasi
+     WHERE tanggal_transaksi >= :'since'::timestamptz
+       AND tanggal_transaksi < :'until'::timestamptz
+)
+SELECT extract(epoch FROM second), count(*),
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+       round(max(ms)::numeric, 1)
+  FROM d GROUP BY second ORDER BY second;
+SQL
+  } > "$RUN/${3%.json}-seconds.csv"
 }
 
 load_runs() {
@@ -567,13 +858,15 @@ load_runs() {
     --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
   loadgen_run loadgen-spread --target spread --duration-secs "$LOAD_SECS" \
     --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
+  # Database growth from here on (run a registered the accounts: not postings).
+  db_sizes before
   # Transfers beside deposits, in the same run: deposits only, then transfers only (to another
   # account of the run, drawn uniformly).
   TARIK_PERCENT=0 loadgen_run loadgen-deposit --target spread --duration-secs "$LOAD_SECS" \
     --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
   loadgen_run loadgen-transfer --target spread --transfer-percent 100 \
     --duration-secs "$LOAD_SECS" --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
-  local peak half since until
+  local peak half since until sustain sustain_since sustain_until
   peak="$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["throughput_ops_s"]))' \
     "$RUN/loadgen-spread.json" 2>/dev/null || echo 0)"
   half=$((peak / 2))
@@ -585,8 +878,23 @@ load_runs() {
   else
     say "no throughput from run b: skipping the open-loop run"
   fi
+  # Sustained: SUSTAIN_PERCENT of b's peak for SUSTAIN_SECS; the sampler goes on for 10 s after
+  # the load to see the outbox and the stream empty again.
+  sustain=$((peak * SUSTAIN_PERCENT / 100))
+  if [ "$SUSTAIN_SECS" -gt 0 ] && [ "$sustain" -ge 1 ]; then
+    sustain_since="$(now_utc)"
+    SAMPLE_TAIL_SECS=10 loadgen_run loadgen-sustained --target spread --rate "$sustain" \
+      --duration-secs "$SUSTAIN_SECS" --statement-timeout-secs "$STATEMENT_TIMEOUT_SECS"
+    sustain_until="$(now_utc)"
+  else
+    say "skipping the sustained run (SUSTAIN_SECS=$SUSTAIN_SECS, rate $sustain)"
+  fi
   backlog_drain
-  if [ -n "${since:-}" ]; then statement_delay "$since" "$until"; fi
+  db_sizes after
+  if [ -n "${since:-}" ]; then statement_delay "$since" "$until" delay.json; fi
+  if [ -n "${sustain_since:-}" ]; then
+    statement_delay "$sustain_since" "$sustain_until" delay-sustained.json
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -609,6 +917,8 @@ if part pgbench; then
 fi
 if part load; then
   start_platform
+  find_postmaster
+  sample_once rest
   load_runs
   stop_platform
 elif part platform; then
@@ -617,19 +927,35 @@ elif part platform; then
   stop_platform
 fi
 
-CHART=""
+# The charts: never a reason to fail the run (PyPI may be out of reach).
+CHART="" TIMELINE_CHART="" CHART_NOTE=""
+chart_python() {
+  if [ -x "$OUT/venv/bin/python" ] && "$OUT/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+    return 0
+  fi
+  say "installing matplotlib into $OUT/venv"
+  { python3 -m venv "$OUT/venv" 2>/dev/null && [ -x "$OUT/venv/bin/pip" ]; } ||
+    { (apt_install python3-venv) && python3 -m venv "$OUT/venv"; } || return 1
+  "$OUT/venv/bin/pip" install -q matplotlib
+}
 if [ "$BENCH_CHART" = 1 ]; then
-  if [ ! -x "$OUT/venv/bin/python" ] || ! "$OUT/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
-    say "installing matplotlib into $OUT/venv"
-    python3 -m venv "$OUT/venv" || apt_install python3-venv
-    [ -x "$OUT/venv/bin/pip" ] || python3 -m venv "$OUT/venv"
-    "$OUT/venv/bin/pip" install -q matplotlib
-  fi
-  if "$OUT/venv/bin/python" scripts/bench/bench.py chart "$RUN" "$OUT/latency-$STAMP.png"; then
-    CHART="latency-$STAMP.png"
+  if ! chart_python; then
+    CHART_NOTE="No charts: matplotlib could not be installed into .local/bench/venv."
   else
-    say "no chart drawn"
+    if "$OUT/venv/bin/python" scripts/bench/bench.py chart "$RUN" "$OUT/latency-$STAMP.png"; then
+      CHART="latency-$STAMP.png"
+    else
+      say "no latency chart drawn"
+    fi
+    if "$OUT/venv/bin/python" scripts/bench/bench.py timeline-chart "$RUN" "$OUT/timeline-$STAMP.png"; then
+      TIMELINE_CHART="timeline-$STAMP.png"
+    else
+      say "no timeline chart drawn"
+    fi
   fi
+else
+  CHART_NOTE="No charts (BENCH_CHART=0); \`$OUT/venv/bin/python scripts/bench/bench.py timeline-chart RUNDIR PNG\` draws one afterwards."
+  CHART_NOTE="${CHART_NOTE//$ROOT\//}"
 fi
 
 {
@@ -642,8 +968,16 @@ fi
   fi
   echo
   python3 scripts/bench/bench.py report "$RUN"
+  if [ -n "$TIMELINE_CHART" ]; then
+    echo "![throughput, statement delay, backlogs and memory over time]($TIMELINE_CHART)"
+    echo
+  fi
   if [ -n "$CHART" ]; then
     echo "![latency percentiles]($CHART)"
+    echo
+  fi
+  if [ -n "$CHART_NOTE" ]; then
+    echo "$CHART_NOTE"
     echo
   fi
   if [ -s "$RUN/commands.md" ]; then

@@ -125,6 +125,12 @@ pub struct RunArgs {
     /// Name printed with the results (default: TARGET-closed or TARGET-open-RATE).
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
+
+    /// Also write the measured phase second by second to this CSV file: operations answered
+    /// 200, refused and failed, the longest latency, and the probe's commit-to-statement
+    /// delays (count, p50, max) of the deposits committed in each second.
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
 }
 
 impl RunArgs {

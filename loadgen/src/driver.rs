@@ -31,6 +31,7 @@ use crate::latency;
 use crate::ledger::{Ledger, Posted};
 use crate::ops::{self, Answer, Jenis, Op};
 use crate::schedule::Schedule;
+use crate::timeline::{Class, Timeline};
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Closed loop: pause after a request that could not be sent (e.g. connection refused).
@@ -125,6 +126,10 @@ pub struct LoadResult {
     /// the run ended.
     pub missed: u64,
     pub error_samples: Vec<String>,
+    /// The measured phase second by second (`--timeline`).
+    pub timeline: Timeline,
+    /// When the measured phase began (the timeline's second 0).
+    pub measured_start: Instant,
 }
 
 struct Shared {
@@ -168,6 +173,8 @@ pub async fn run(plan: Plan, endpoint: Endpoint, accounts: Arc<[Driven]>) -> Loa
         measured_duration: Duration::ZERO,
         missed: 0,
         error_samples: Vec::new(),
+        timeline: Timeline::default(),
+        measured_start,
     };
     for task in tasks {
         let done = match task.await {
@@ -182,6 +189,7 @@ pub async fn run(plan: Plan, endpoint: Endpoint, accounts: Arc<[Driven]>) -> Loa
             total.add(part).ok();
         }
         result.ledger.absorb(done.ledger);
+        result.timeline.absorb(&done.timeline);
         for message in done.error_samples {
             if result.error_samples.len() < KEPT_ERROR_MESSAGES {
                 result.error_samples.push(message);
@@ -208,6 +216,7 @@ struct TaskResult {
     service_time: Option<Histogram<u64>>,
     ledger: Ledger,
     error_samples: Vec<String>,
+    timeline: Timeline,
 }
 
 async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
@@ -221,6 +230,7 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
         service_time: matches!(plan.mode, Mode::Open(_)).then(latency::histogram),
         ledger: Ledger::default(),
         error_samples: Vec::new(),
+        timeline: Timeline::default(),
     };
     let account_count = shared.accounts.len() as u32;
     let mut sequence: u64 = 0;
@@ -254,14 +264,18 @@ async fn connection_task(id: u32, shared: Arc<Shared>) -> TaskResult {
         let answered_at = Instant::now();
 
         let measured = intended.unwrap_or(sent_at) >= shared.measured_start;
+        let elapsed = answered_at - reference.unwrap_or(sent_at);
         if measured {
-            let from = reference.unwrap_or(sent_at);
-            latency::record(&mut result.latency, answered_at - from);
+            latency::record(&mut result.latency, elapsed);
             if let Some(service_time) = &mut result.service_time {
                 latency::record(service_time, answered_at - sent_at);
             }
         }
-        let sent = result.tally(measured, (account, tujuan), op, outcome);
+        let (sent, class) = result.tally(measured, (account, tujuan), op, outcome);
+        if measured {
+            let since_start = answered_at.saturating_duration_since(shared.measured_start);
+            result.timeline.record(since_start, class, elapsed);
+        }
         if !sent && matches!(plan.mode, Mode::Closed) {
             // No server to talk to: do not spin (open loop is paced by its schedule).
             tokio::time::sleep(NOT_SENT_PAUSE).await;
@@ -305,14 +319,14 @@ fn next_operation(shared: &Shared) -> Option<Option<Instant>> {
 
 impl TaskResult {
     /// Counts one operation's outcome in its phase (`measured` or the warm-up) and in the
-    /// ledger; false when the request was not sent at all.
+    /// ledger; whether the request was sent at all, and how it ended.
     fn tally(
         &mut self,
         measured: bool,
         (account, tujuan): (&Driven, Option<&Driven>),
         op: Op,
         outcome: Outcome,
-    ) -> bool {
+    ) -> (bool, Class) {
         let counts = if measured {
             &mut self.measured
         } else {
@@ -324,7 +338,7 @@ impl TaskResult {
             Outcome::NotSent(error) => {
                 counts.transport_errors += 1;
                 keep(&mut self.error_samples, || format!("not sent: {error:#}"));
-                return false;
+                return (false, Class::Error);
             }
             Outcome::Unknown(error) => {
                 counts.transport_errors += 1;
@@ -334,7 +348,7 @@ impl TaskResult {
                 keep(&mut self.error_samples, || {
                     format!("outcome unknown: {error:#}")
                 });
-                return true;
+                return (true, Class::Error);
             }
         };
         *counts.status.entry(status.as_u16()).or_default() += 1;
@@ -344,8 +358,12 @@ impl TaskResult {
                 counts.posted += 1;
                 *counts.posted_by_jenis.entry(op.label()).or_default() += 1;
                 self.ledger.posted.extend(posted(op, saldo, biaya));
+                return (true, Class::Ok);
             }
-            Answer::Refused => counts.refused += 1,
+            Answer::Refused => {
+                counts.refused += 1;
+                return (true, Class::Refused);
+            }
             Answer::Rejected => {
                 counts.rejected += 1;
                 keep(&mut self.error_samples, || {
@@ -368,7 +386,8 @@ impl TaskResult {
                 });
             }
         }
-        true
+        // Rejected, a server error, or garbled.
+        (true, Class::Error)
     }
 }
 

@@ -53,6 +53,16 @@
 //! | `statement_delay_ms` (`{p50, p99, max}`), `probe` | commit-to-statement delay (`null` when skipped) |
 //! | `ok`, `failures` | the verdict and its reasons |
 //!
+//! With `--timeline FILE`, the measured phase second by second as CSV (each connection task
+//! counts into its own per-second buckets, merged when the load is over):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `second`, `unix_time` | seconds since the measured phase began; that second's start in seconds since the Unix epoch (to line it up with other samples) |
+//! | `ok`, `refused`, `errors` | operations answered in that second: 200, refused for lack of funds, anything else (5xx, transport errors, unexpected answers) |
+//! | `latency_max_ms` | the longest latency of those operations (open loop: from the intended start) |
+//! | `probe_delays`, `probe_delay_p50_ms`, `probe_delay_max_ms` | the probe's deposits committed in that second and seen in the statement: how many, and their commit-to-statement delay (empty when none) |
+//!
 //! When the run stops early (e.g. registration or a balance read of the start snapshot
 //! fails), the JSON file holds only `label`, `ok: false`, `money_ok: false` and `failures`.
 //!
@@ -73,6 +83,7 @@ mod report;
 mod schedule;
 mod setup;
 mod statement;
+mod timeline;
 mod verify;
 
 use std::process::ExitCode;
@@ -193,6 +204,15 @@ async fn run(args: RunArgs) -> anyhow::Result<Summary> {
         let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing the summary to {}", path.display()))?;
+    }
+    if let Some(path) = &args.timeline {
+        let probe_delays = measured.probe.as_ref().map_or(&[][..], |p| &p.seen_at[..]);
+        timeline::write(
+            path,
+            &measured.load.timeline,
+            measured.load.measured_start,
+            probe_delays,
+        )?;
     }
     Ok(summary)
 }

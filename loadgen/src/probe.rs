@@ -32,6 +32,8 @@ const KEPT_ERROR_MESSAGES: usize = 5;
 pub struct ProbeResult {
     /// Commit (200 received) to statement line visible, microseconds.
     pub delay: Histogram<u64>,
+    /// Each seen deposit's commit (200 received) and its delay, for `--timeline`.
+    pub seen_at: Vec<(Instant, Duration)>,
     /// Deposits answered 200.
     pub probes: u64,
     /// Of those, seen in the statement within the time limit.
@@ -62,6 +64,7 @@ pub struct Probe {
 pub async fn run(probe: Probe, mut stop: watch::Receiver<bool>) -> ProbeResult {
     let mut result = ProbeResult {
         delay: latency::histogram(),
+        seen_at: Vec::new(),
         probes: 0,
         seen: 0,
         not_seen: 0,
@@ -185,7 +188,9 @@ impl Prober {
                 Outcome::Answered { status, body } if status == StatusCode::OK => {
                     match parse_mutasi_page(&body) {
                         Ok(page) if page.lines.first().is_some_and(|l| l.saldo == saldo) => {
-                            latency::record(&mut result.delay, committed.elapsed());
+                            let delay = committed.elapsed();
+                            latency::record(&mut result.delay, delay);
+                            result.seen_at.push((committed, delay));
                             result.seen += 1;
                             return;
                         }
