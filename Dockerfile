@@ -67,7 +67,7 @@ CMD ["run"]
 FROM ${RUNTIME_IMAGE} AS mutasi
 COPY --from=build /out/mutasi /out/bukubesar-healthcheck /usr/local/bin/
 USER 65532:65532
-EXPOSE 8081
+EXPOSE 8081 9181
 # /readyz is 200 once its database, the credential table and Redis answer (default --port 8081)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/bukubesar-healthcheck", "http://127.0.0.1:8081/readyz"]
@@ -76,7 +76,7 @@ ENTRYPOINT ["/usr/local/bin/mutasi"]
 FROM ${RUNTIME_IMAGE} AS transaksi
 COPY --from=build /out/transaksi /out/bukubesar-healthcheck /usr/local/bin/
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8080 9180
 # /readyz is 200 once the database answers (default --port 8080)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/bukubesar-healthcheck", "http://127.0.0.1:8080/readyz"]

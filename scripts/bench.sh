@@ -59,6 +59,7 @@
 #                                 300 measures the services' default anyway.
 #   TRANSAKSI_FLAGS, MUTASI_FLAGS, LOADGEN_FLAGS (none)   extra flags, passed through as words
 #   TRANSAKSI_PORT (18180), MUTASI_PORT (18181), BENCH_REDIS_PORT (6391)
+#   TRANSAKSI_METRICS_PORT (18190), MUTASI_METRICS_PORT (18191): their /metrics listeners
 #   LOG_LEVEL (warning)           the services' log level (their logs: .local/bench/*.log)
 #   BENCH_CHART (1; quick 0)      1: two PNG charts next to the report (latency percentiles;
 #                                 throughput, statement delay, backlogs and memory over time),
@@ -120,6 +121,8 @@ MUTASI_FLAGS="${MUTASI_FLAGS:-}"
 LOADGEN_FLAGS="${LOADGEN_FLAGS:-}"
 TRANSAKSI_PORT="${TRANSAKSI_PORT:-18180}"
 MUTASI_PORT="${MUTASI_PORT:-18181}"
+TRANSAKSI_METRICS_PORT="${TRANSAKSI_METRICS_PORT:-18190}"
+MUTASI_METRICS_PORT="${MUTASI_METRICS_PORT:-18191}"
 BENCH_REDIS_PORT="${BENCH_REDIS_PORT:-6391}"
 LOG_LEVEL="${LOG_LEVEL:-warning}"
 AUTH_CACHE_TTL_SECS="${AUTH_CACHE_TTL_SECS:-3600}"
@@ -408,6 +411,8 @@ pgbench_ceiling() {
 MUTASI_STARTED=""
 T_URL="http://127.0.0.1:$TRANSAKSI_PORT"
 M_URL="http://127.0.0.1:$MUTASI_PORT"
+# transaksi's /metrics (its private listener), read by loadgen for the argon2 verifications.
+T_METRICS_URL="http://127.0.0.1:$TRANSAKSI_METRICS_PORT"
 common=(--db-host "$DB_HOST" --db-port "$DB_PORT" --redis-host 127.0.0.1
         --redis-port "$BENCH_REDIS_PORT" --log-level "$LOG_LEVEL")
 serve=(--auth-cache-ttl-secs "$AUTH_CACHE_TTL_SECS")
@@ -457,9 +462,11 @@ wait_ready() {
 
 start_mutasi() {
   port_free "$MUTASI_PORT" || die "port $MUTASI_PORT is taken (MUTASI_PORT)"
+  port_free "$MUTASI_METRICS_PORT" || die "port $MUTASI_METRICS_PORT is taken (MUTASI_METRICS_PORT)"
   local cmd=("${service_pin[@]}" "$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT"
-             --db-name bench_mutasi --auth-db-name bench_transaksi --consumer bench
-             "${common[@]}" "${serve[@]}" "${mutasi_flags[@]}")
+             --metrics-addr "127.0.0.1:$MUTASI_METRICS_PORT" --db-name bench_mutasi
+             --auth-db-name bench_transaksi --consumer bench "${common[@]}" "${serve[@]}"
+             "${mutasi_flags[@]}")
   [ -n "$MUTASI_STARTED" ] || record mutasi "${cmd[@]}"
   MUTASI_STARTED=1
   # taskset executes the service in its own process: the pid is the service's.
@@ -472,7 +479,10 @@ stop_mutasi() { stop_pid "$MUTASI_PID"; MUTASI_PID=""; note_pid mutasi ""; }
 
 start_transaksi() {
   port_free "$TRANSAKSI_PORT" || die "port $TRANSAKSI_PORT is taken (TRANSAKSI_PORT)"
+  port_free "$TRANSAKSI_METRICS_PORT" ||
+    die "port $TRANSAKSI_METRICS_PORT is taken (TRANSAKSI_METRICS_PORT)"
   local cmd=("${service_pin[@]}" "$BIN/transaksi" --host 127.0.0.1 --port "$TRANSAKSI_PORT"
+             --metrics-addr "127.0.0.1:$TRANSAKSI_METRICS_PORT"
              --db-name bench_transaksi "${common[@]}" "${serve[@]}" "${transaksi_flags[@]}")
   record transaksi "${cmd[@]}"
   "${cmd[@]}" >> "$OUT/transaksi.log" 2>&1 &
@@ -702,6 +712,7 @@ loadgen_run() {
   local name="$1"
   shift
   local cmd=("$BIN/loadgen" run --transaksi "$T_URL" --mutasi "$M_URL"
+             --transaksi-metrics "$T_METRICS_URL"
              --accounts "$ACCOUNTS" --accounts-file "$ACCOUNTS_FILE"
              --tarik-percent "$TARIK_PERCENT" --connections "$CONNECTIONS"
              --warmup-secs "$WARMUP_SECS" --funding "$FUNDING"

@@ -6,7 +6,9 @@
 #   2. `docker compose build` of transaksi and mutasi from the project's Dockerfile, then
 #      `docker compose up --wait` of docker-compose.yml + compose.airgap.yml, with credentials
 #      made for this run and host ports chosen free for this run
-#   3. the API smoke test (scripts/smoke.sh)
+#   3. the API smoke test (scripts/smoke.sh; /metrics answers 404 on the published API ports),
+#      and /metrics on the private metrics ports (9180, 9181) answers inside the compose network
+#      (probed from the other service's container) while the host has no mapping for them
 #   4. one deposit's trace reaches the OTLP receiver with spans of transaksi AND mutasi
 #   5. `docker kill -s KILL` of transaksi while a client posts deposits with Idempotency-Key
 #      retries: after the restart, every acknowledged deposit is in the balance and in the
@@ -102,6 +104,20 @@ figure "up to healthy (5 services): $((SECONDS - t)) s"
 # ---------------------------------------------------------------- 3. smoke test
 step "API smoke test (transaksi $T, mutasi $M)"
 WAIT_SECS=120 bash scripts/smoke.sh "$T" "$M"
+step "/metrics: 404 on the published API ports (above), 200 on 9180/9181 inside the network only"
+# The images have no shell or curl: the probe is their HEALTHCHECK program, run in the other
+# service's container so the request crosses the compose network.
+compose exec -T mutasi /usr/local/bin/bukubesar-healthcheck http://transaksi:9180/metrics ||
+  die "transaksi's /metrics does not answer on transaksi:9180 inside the network"
+compose exec -T transaksi /usr/local/bin/bukubesar-healthcheck http://mutasi:9181/metrics ||
+  die "mutasi's /metrics does not answer on mutasi:9181 inside the network"
+for service in transaksi:9180 mutasi:9181; do
+  port="${service#*:}"
+  if docker port "$(container_of "${service%%:*}")" "$port/tcp" >/dev/null 2>&1; then
+    die "${service%%:*}: the metrics port $port is published on the host"
+  fi
+done
+figure "/metrics: 404 on the API ports, answers on transaksi:9180 and mutasi:9181 in the network, not published"
 
 # ---------------------------------------------------------------- 4. one deposit's trace
 step "one deposit's trace reaches the OTLP receiver with spans of both services"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/docs-browser-check.sh -- opens each service's /docs page in a real headless Chromium
 # that can reach nothing but this machine's loopback, and fails unless the page rendered every
-# operation of the service's /openapi.json and its screenshot is not blank. Proves the page
-# works offline: every file it needs is served by the service itself.
+# operation of the service's /openapi.json and its screenshot is not blank, and the browser
+# reported no Content-Security-Policy violation (the page's own policy allows its own files
+# only: no inline script, no CDN). Proves the page works offline and under its policy: every
+# file it needs is served by the service itself.
 #
 #   scripts/docs-browser-check.sh [TRANSAKSI_URL] [MUTASI_URL]
 #   (defaults http://127.0.0.1:8080 and http://127.0.0.1:8081; scripts/test.sh runs it through
@@ -38,14 +40,22 @@ browser() {
     --disable-background-networking --disable-component-update --disable-sync \
     --disable-dev-shm-usage --user-data-dir="$PROFILE" \
     --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost" \
-    --window-size=1280,1600 --virtual-time-budget=20000 "$@" 2>>"$OUT/chromium.log"
+    --window-size=1280,1600 --virtual-time-budget=20000 "$@" 2>>"${BROWSER_LOG:-$OUT/chromium.log}"
 }
 
 check() {
   local name="$1" base="$2"
   say "$name: $base/docs"
   curl -fsS "$base/openapi.json" > "$OUT/$name.openapi.json"
-  browser --dump-dom "$base/docs/" > "$OUT/$name.dom.html"
+  # The browser's console goes to its log: a CSP violation is reported there ("Refused to
+  # ... because it violates the following Content Security Policy directive").
+  : > "$OUT/$name.console.log"
+  BROWSER_LOG="$OUT/$name.console.log" browser --enable-logging=stderr --v=0 \
+    --dump-dom "$base/docs/" > "$OUT/$name.dom.html"
+  if grep -i 'content security policy' "$OUT/$name.console.log" >&2; then
+    say "$name: the browser reported Content-Security-Policy violations on /docs (above; $OUT/$name.console.log)"
+    return 1
+  fi
   browser --screenshot="$OUT/$name.png" "$base/docs/" >/dev/null
   python3 - "$name" "$OUT/$name.openapi.json" "$OUT/$name.dom.html" "$OUT/$name.png" <<'PY'
 import html, json, re, struct, sys, zlib

@@ -5,13 +5,15 @@
 # a build of the services, then transaksi and mutasi. Logs of both go to stdout (JSON lines).
 # Ctrl-C stops everything it started: the services, its Redis and the PostgreSQL it started.
 #
-#   scripts/run-local.sh                 # transaksi :8080, mutasi :8081
+#   scripts/run-local.sh                 # transaksi :8080, mutasi :8081 (their /metrics on
+#                                        # 127.0.0.1:9180 and :9181, never on the API ports)
 #   PORT=9090 MUTASI_PORT=9091 scripts/run-local.sh
 #   scripts/run-local.sh status          # what runs, on which port
 #   scripts/run-local.sh stop            # stops what an earlier run left (e.g. after kill -9)
 #   scripts/smoke.sh http://127.0.0.1:8080 http://127.0.0.1:8081   # in another terminal
 #
-# Environment: PORT (8080, transaksi), MUTASI_PORT (8081), REDIS_PORT (6380: the project's own
+# Environment: PORT (8080, transaksi), MUTASI_PORT (8081), METRICS_PORT (9180, transaksi's
+# /metrics), MUTASI_METRICS_PORT (9181), REDIS_PORT (6380: the project's own
 # durable Redis, not the machine's), REDIS_PASSWORD (none), DB_HOST (127.0.0.1), DB_PORT (5432),
 # DB_USER (postgres), DB_PASSWORD (none), LOG_LEVEL (info), BUILD_PROFILE (release; dev builds
 # faster and runs slower), BIN_DIR (use the binaries there, build nothing),
@@ -24,6 +26,8 @@ DB_PORT="${DB_PORT:-5432}"
 export DB_USER="${DB_USER:-postgres}"
 PORT="${PORT:-8080}"
 MUTASI_PORT="${MUTASI_PORT:-8081}"
+METRICS_PORT="${METRICS_PORT:-9180}"
+MUTASI_METRICS_PORT="${MUTASI_METRICS_PORT:-9181}"
 REDIS_PORT="${REDIS_PORT:-6380}"
 LOG_LEVEL="${LOG_LEVEL:-info}"
 BUILD_PROFILE="${BUILD_PROFILE:-release}"
@@ -58,14 +62,17 @@ redis_up() {
 # here, naming the variable that moves it.
 check_ports() {
   local busy=0 variable port name
-  for entry in "PORT:$PORT:transaksi" "MUTASI_PORT:$MUTASI_PORT:mutasi"; do
+  for entry in "PORT:$PORT:transaksi" "MUTASI_PORT:$MUTASI_PORT:mutasi" \
+      "METRICS_PORT:$METRICS_PORT:transaksi metrics" "MUTASI_METRICS_PORT:$MUTASI_METRICS_PORT:mutasi metrics"; do
     IFS=: read -r variable port name <<<"$entry"
     if listening "$port"; then
       say "port $port ($name) is already in use$(who_listens "$port"); choose another: $variable=<port> scripts/run-local.sh (scripts/run-local.sh status shows what runs)"
       busy=1
     fi
   done
-  [ "$PORT" != "$MUTASI_PORT" ] || { say "PORT and MUTASI_PORT are both $PORT"; busy=1; }
+  local ports
+  ports="$(printf '%s\n' "$PORT" "$MUTASI_PORT" "$METRICS_PORT" "$MUTASI_METRICS_PORT" | sort | uniq -d)"
+  [ -z "$ports" ] || { say "PORT, MUTASI_PORT, METRICS_PORT and MUTASI_METRICS_PORT must differ (twice: $ports)"; busy=1; }
   if listening "$REDIS_PORT" && ! redis_up; then
     say "port $REDIS_PORT is in use$(who_listens "$REDIS_PORT") but no Redis answers there; choose another: REDIS_PORT=<port> scripts/run-local.sh"
     busy=1
@@ -211,7 +218,8 @@ stop_all() {
 
 status() {
   local entry name port
-  for entry in "transaksi:$PORT" "mutasi:$MUTASI_PORT" "redis:$REDIS_PORT" "postgres:$DB_PORT"; do
+  for entry in "transaksi:$PORT" "mutasi:$MUTASI_PORT" "redis:$REDIS_PORT" "postgres:$DB_PORT" \
+      "transaksi-metrics:$METRICS_PORT" "mutasi-metrics:$MUTASI_METRICS_PORT"; do
     IFS=: read -r name port <<<"$entry"
     local ours=""
     [ -s "$RUN_DIR/$name" ] && ours=", started by run-local.sh: $(cat "$RUN_DIR/$name")"
@@ -258,14 +266,16 @@ build
 common=(--db-host "$DB_HOST" --db-port "$DB_PORT" --redis-port "$REDIS_PORT" --log-level "$LOG_LEVEL")
 # transaksi first: its migrations (applied at its start, once) grant mutasi's role the
 # credential columns mutasi reads; mutasi applies its own at its start.
-"$BIN/transaksi" --host 127.0.0.1 --port "$PORT" "${common[@]}" &
+"$BIN/transaksi" --host 127.0.0.1 --port "$PORT" --metrics-addr "127.0.0.1:$METRICS_PORT" "${common[@]}" &
 started transaksi $!
 wait_answers transaksi "$PORT" "$(cat "$RUN_DIR/transaksi")"
 say "transaksi answers on http://127.0.0.1:$PORT (API page: http://127.0.0.1:$PORT/docs)"
-"$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --consumer "local-$(hostname)" "${common[@]}" &
+"$BIN/mutasi" --host 127.0.0.1 --port "$MUTASI_PORT" --metrics-addr "127.0.0.1:$MUTASI_METRICS_PORT" \
+  --consumer "local-$(hostname)" "${common[@]}" &
 started mutasi $!
 wait_answers mutasi "$MUTASI_PORT" "$(cat "$RUN_DIR/mutasi")"
 say "mutasi answers on http://127.0.0.1:$MUTASI_PORT (API page: http://127.0.0.1:$MUTASI_PORT/docs)"
+say "metrics (Prometheus text, this machine only): http://127.0.0.1:$METRICS_PORT/metrics (transaksi), http://127.0.0.1:$MUTASI_METRICS_PORT/metrics (mutasi)"
 say "try it: scripts/smoke.sh http://127.0.0.1:$PORT http://127.0.0.1:$MUTASI_PORT; Ctrl-C stops everything this script started"
 # Until either service exits (or Ctrl-C): then the EXIT trap stops the rest.
 wait -n

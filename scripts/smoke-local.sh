@@ -114,6 +114,8 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
 
 T_PORT="$(free_port)"
 M_PORT="$(free_port)"
+T_METRICS_PORT="$(free_port)"
+M_METRICS_PORT="$(free_port)"
 common=(--db-host 127.0.0.1 --db-port "$PG_PORT" --db-sslmode disable
         --redis-host 127.0.0.1 --redis-port "$REDIS_PORT" --log-level warning)
 
@@ -130,20 +132,31 @@ wait_ready() {
 
 say "transaksi on 127.0.0.1:$T_PORT as database user $TRANSAKSI_DB_USER"
 DB_USER="$TRANSAKSI_DB_USER" DB_PASSWORD="$TRANSAKSI_DB_PASSWORD" REDIS_PASSWORD="$REDIS_PASSWORD" \
-  "$TARGET/debug/transaksi" --host 127.0.0.1 --port "$T_PORT" --db-name transaksi "${common[@]}" \
+  "$TARGET/debug/transaksi" --host 127.0.0.1 --port "$T_PORT" --metrics-addr "127.0.0.1:$T_METRICS_PORT" \
+  --db-name transaksi "${common[@]}" \
   > "$WORK/transaksi.log" 2>&1 &
 PIDS+=($!)
 wait_ready transaksi "$T_PORT"
 
 say "mutasi on 127.0.0.1:$M_PORT as database user $MUTASI_DB_USER"
 DB_USER="$MUTASI_DB_USER" DB_PASSWORD="$MUTASI_DB_PASSWORD" REDIS_PASSWORD="$REDIS_PASSWORD" \
-  "$TARGET/debug/mutasi" --host 127.0.0.1 --port "$M_PORT" --db-name mutasi \
+  "$TARGET/debug/mutasi" --host 127.0.0.1 --port "$M_PORT" --metrics-addr "127.0.0.1:$M_METRICS_PORT" \
+  --db-name mutasi \
   --auth-db-name transaksi --stream mutasi --group mutasi --consumer smoke-local "${common[@]}" \
   > "$WORK/mutasi.log" 2>&1 &
 PIDS+=($!)
 wait_ready mutasi "$M_PORT"
 
 WAIT_SECS=30 bash scripts/smoke.sh "http://127.0.0.1:$T_PORT" "http://127.0.0.1:$M_PORT"
+
+# /metrics is served on each service's private listener (--metrics-addr), never on its API port.
+for ports in "$T_PORT:$T_METRICS_PORT" "$M_PORT:$M_METRICS_PORT"; do
+  IFS=: read -r api metrics <<<"$ports"
+  "$PROBE" "http://127.0.0.1:$metrics/metrics" || { say "no /metrics on port $metrics"; exit 1; }
+  code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api/metrics")"
+  [ "$code" = 404 ] || { say "/metrics on the API port $api answered $code, not 404"; exit 1; }
+done
+say "/metrics only on the metrics ports ($T_METRICS_PORT, $M_METRICS_PORT), 404 on the API ports"
 
 # Then any further checks asked for, against the same running platform (scripts/test.sh
 # passes scripts/schemathesis.sh).

@@ -8,7 +8,8 @@
 # transfers 25000.25 to it (POST /transfer with an Idempotency-Key, retried: one transfer),
 # is refused a transfer to itself and one it cannot cover, reads the transaction
 # (GET /transaksi/{id}), and finds it on both statements (D for the source, C for the
-# destination, same id, each naming the other). Exits non-zero on the first surprise,
+# destination, same id, each naming the other); /metrics answers 404 on both API URLs and the
+# balance carries the security headers. Exits non-zero on the first surprise,
 # printing what was expected and what came back. Works with any configured transfer fee.
 #
 #   scripts/smoke.sh [TRANSAKSI_URL] [MUTASI_URL]
@@ -161,5 +162,18 @@ expect 200 "\"no_rekening_lawan\":\"$DEST\"" "the source's statement has the deb
 expect 200 '"keterangan":"smoke test"' "the description is on the statement"
 [ "$(grep -o '"jenis_transaksi":"C"' <<<"$BODY" | wc -l)" = 0 ] || fail "jenis_transaksi=D served a credit: $BODY"
 say "ok: the statement filter jenis_transaksi=D serves only debits"
+
+# /metrics is served only on each service's private listener (--metrics-addr), never here.
+for url in "$T" "$M"; do
+  call GET "$url/metrics" ""
+  expect 404 '"remark"' "no /metrics on the API ($url/metrics answers 404)"
+done
+# Account data carries the security headers and is never cached.
+headers="$(curl -sS --max-time 10 -D - -o /dev/null -H "$AUTH" "$T/saldo/$REK" | tr -d '\r')"
+for header in 'cache-control: no-store' 'x-content-type-options: nosniff' \
+    "content-security-policy: default-src 'none'; frame-ancestors 'none'"; do
+  grep -qixF "$header" <<<"$headers" || fail "GET /saldo lacks the header $header: $headers"
+done
+say "ok: security headers on GET /saldo (no-store, nosniff, Content-Security-Policy)"
 
 say "all passed (transaksi $T, mutasi $M, accounts $REK and $DEST)"

@@ -1,5 +1,6 @@
 //! Prometheus metrics: one process-wide recorder for the `metrics` macros, rendered in the
-//! Prometheus text format at `GET /metrics`. Names say their unit (`_seconds`, `_rupiah`,
+//! Prometheus text format at `GET /metrics` on the private listener (`--metrics-addr`,
+//! [`crate::http::private`]), never on the API port. Names say their unit (`_seconds`, `_rupiah`,
 //! `_total`); labels are bounded sets (route patterns, never account numbers or paths).
 //!
 //! Metrics both services record (docs/operations.md has every service's, checked against what

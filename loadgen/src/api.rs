@@ -31,6 +31,8 @@ pub struct Api {
     client: reqwest::Client,
     transaksi: String,
     mutasi: String,
+    /// transaksi's private metrics listener (`--metrics-addr`), where `/metrics` is served.
+    transaksi_metrics: String,
 }
 
 /// The answer to a registration.
@@ -80,7 +82,7 @@ pub struct Page {
 }
 
 impl Api {
-    pub fn new(transaksi: &str, mutasi: &str) -> anyhow::Result<Api> {
+    pub fn new(transaksi: &str, mutasi: &str, transaksi_metrics: &str) -> anyhow::Result<Api> {
         let client = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .pool_max_idle_per_host(64)
@@ -90,6 +92,7 @@ impl Api {
             client,
             transaksi: transaksi.trim_end_matches('/').to_owned(),
             mutasi: mutasi.trim_end_matches('/').to_owned(),
+            transaksi_metrics: transaksi_metrics.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -208,14 +211,15 @@ impl Api {
         parse_mutasi_page(&bytes)
     }
 
-    /// How many argon2 PIN verifications transaksi has run (`GET /metrics`, the count of
+    /// How many argon2 PIN verifications transaksi has run (`GET /metrics` on its metrics
+    /// listener, `--transaksi-metrics`; the count of
     /// `auth_pin_verify_duration_seconds`): compared before and after the load, it shows
     /// credential-cache misses that would otherwise pass for slow postings. `None` when the
     /// metrics cannot be read.
     pub async fn argon2_verifications(&self) -> Option<u64> {
         let response = self
             .client
-            .get(format!("{}/metrics", self.transaksi))
+            .get(format!("{}/metrics", self.transaksi_metrics))
             .send()
             .await
             .ok()?;

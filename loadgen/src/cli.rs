@@ -54,6 +54,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     pub mutasi: String,
 
+    /// Base URL of transaksi's private metrics listener (its `--metrics-addr`), read for the
+    /// argon2 verifications during the load (`null` in the report when it does not answer).
+    #[arg(long, default_value = "http://127.0.0.1:9180")]
+    pub transaksi_metrics: String,
+
     /// Accounts to register (or reuse) and drive.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_ACCOUNTS)))]
     pub accounts: u32,

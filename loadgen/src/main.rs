@@ -48,7 +48,7 @@
 //! | `status_counts` (`{"200": n, …}`), `transport_errors` | measured phase; `warmup` holds the same for the warm-up |
 //! | `latency_ms`, `service_time_ms` | `{p50, p90, p99, p999, max}`; open loop: from the intended start, and from the actual send (`service_time_ms` is `null` in closed loop) |
 //! | `money_ok`, `expected_total`, `actual_total` (exact decimal strings; `actual_total` is `null` when the balances could not be read), `money_mismatched_accounts`, `money_inconclusive_accounts` | the money check |
-//! | `argon2_verifications_during_load` | PIN verifications transaksi ran during the load (from its `/metrics`; `null` if unreadable): credential-cache misses, which make postings look slow |
+//! | `argon2_verifications_during_load` | PIN verifications transaksi ran during the load (from its `/metrics` on `--transaksi-metrics`; `null` if unreadable): credential-cache misses, which make postings look slow |
 //! | `statement_ok`, `statement_rows_expected`, `statement_rows_found`, `statement_accounts_checked`, `statement_accounts_failed` | the statement check (`null` when skipped) |
 //! | `statement_delay_ms` (`{p50, p99, max}`), `probe` | commit-to-statement delay (`null` when skipped) |
 //! | `ok`, `failures` | the verdict and its reasons |
@@ -152,7 +152,8 @@ fn main() -> ExitCode {
 async fn run(args: RunArgs) -> anyhow::Result<Summary> {
     let transaksi = Endpoint::parse(&args.transaksi).context("--transaksi")?;
     let mutasi = Endpoint::parse(&args.mutasi).context("--mutasi")?;
-    let api = Api::new(&transaksi.base_url, &mutasi.base_url)?;
+    let metrics = Endpoint::parse(&args.transaksi_metrics).context("--transaksi-metrics")?;
+    let api = Api::new(&transaksi.base_url, &mutasi.base_url, &metrics.base_url)?;
     let stamp = setup::run_stamp();
     let load_accounts = args.accounts as usize;
 

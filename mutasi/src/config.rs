@@ -63,6 +63,17 @@ pub struct Settings {
     #[arg(long, default_value_t = 8081, global = true)]
     pub port: u16,
 
+    /// Address of the private listener serving `GET /metrics` (never the API port). Loopback by
+    /// default; `0.0.0.0:9181` where only the Prometheus scrapers can reach it (a container
+    /// network, a pod under the operator's NetworkPolicy). Port 0 picks a free port.
+    #[arg(
+        long,
+        env = "MUTASI_METRICS_ADDR",
+        default_value = "127.0.0.1:9181",
+        global = true
+    )]
+    pub metrics_addr: std::net::SocketAddr,
+
     #[command(flatten)]
     pub db: DbArgs,
 

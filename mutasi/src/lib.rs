@@ -15,7 +15,7 @@ use anyhow::Context;
 use axum::Router;
 use bukubesar_common::auth::CredentialStore;
 use bukubesar_common::db::DbCredentials;
-use bukubesar_common::http::serve;
+use bukubesar_common::http::{private, serve};
 use bukubesar_common::stream::password_from_env;
 use sqlx::PgPool;
 
@@ -33,6 +33,16 @@ pub fn application(
     credentials_pool: PgPool,
     stats: Arc<ConsumerStats>,
 ) -> anyhow::Result<Router> {
+    Ok(routers(settings, datastore, credentials_pool, stats)?.0)
+}
+
+/// The API's router and the private listener's (`GET /metrics`), over one application.
+pub fn routers(
+    settings: &Settings,
+    datastore: Datastore,
+    credentials_pool: PgPool,
+    stats: Arc<ConsumerStats>,
+) -> anyhow::Result<(Router, Router)> {
     bukubesar_common::metrics::install();
     app::metrics::describe();
     let consumer = settings.consumer();
@@ -48,7 +58,8 @@ pub fn application(
         consumer.group,
         stats,
     );
-    Ok(api::router(app, settings.serve.request_timeout()))
+    let metrics = api::metrics_router(app.clone());
+    Ok((api::router(app, settings.serve.request_timeout()), metrics))
 }
 
 /// Starts the stream consumer (its own Redis connection, lazy: Redis may be down at start).
@@ -106,13 +117,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let listener = serve::bind(&settings.host, settings.port, "mutasi").await?;
+    let metrics_listener = private::bind(settings.metrics_addr).await?;
 
     let datastore = Datastore::new(pool.clone());
     let stats = Arc::new(ConsumerStats::default());
     let consumer = spawn_consumer(&settings, datastore.clone(), stats.clone())?;
-    let router = application(&settings, datastore, credentials_pool.clone(), stats)?;
+    let (router, metrics_router) = routers(&settings, datastore, credentials_pool.clone(), stats)?;
 
-    serve::until_shutdown(listener, router, &settings.serve).await?;
+    private::serve_both(
+        (listener, router),
+        (metrics_listener, metrics_router),
+        &settings.serve,
+    )
+    .await?;
     // Entries read but not yet acknowledged stay pending and are re-read on the next start
     // (or taken over by another replica): nothing is lost, nothing stored twice.
     consumer.abort();

@@ -24,6 +24,7 @@ async fn help_lists_the_flags_and_secret_variables() {
     for expected in [
         "--host",
         "--port",
+        "--metrics-addr",
         "--db-host",
         "--db-port",
         "--db-name",
@@ -62,6 +63,7 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
 
     let mut child = Command::new(BINARY)
         .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .args([
             "--db-host",
             &server.host(),
@@ -87,12 +89,19 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
-    let address = tokio::time::timeout(PROCESS_TIMEOUT, async {
+    let (mut api, mut metrics) = (None, None);
+    let (address, metrics_address) = tokio::time::timeout(PROCESS_TIMEOUT, async {
         while let Some(line) = lines.next_line().await.expect("read") {
             let value: Value = serde_json::from_str(&line).expect("a JSON line");
             seen.push(line.clone());
+            let address = value["address"].as_str().map(str::to_owned);
             if value["message"] == "mutasi listening" {
-                return value["address"].as_str().expect("address").to_owned();
+                api = address;
+            } else if value["message"] == "metrics listening" {
+                metrics = address;
+            }
+            if let (Some(api), Some(metrics)) = (&api, &metrics) {
+                return (api.clone(), metrics.clone());
             }
         }
         panic!("exited before listening: {seen:?}");
@@ -118,6 +127,27 @@ async fn becomes_ready_with_redis_auth_and_exits_0_on_sigterm() {
     .expect("becomes ready (database, credential table, Redis with AUTH)");
     assert_eq!(ready["redis"], "ok");
     assert_eq!(ready["credentials"], "ok");
+
+    // /metrics: on the private listener, never on the API port.
+    let on_api = client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(on_api.status(), 404, "/metrics on the API port");
+    assert_eq!(on_api.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(on_api.headers()["cache-control"], "no-store");
+    let scrape = client
+        .get(format!("http://{metrics_address}/metrics"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.expect("body");
+    assert!(
+        bukubesar_testkit::prometheus::parse(&text).has("auth_failures_total", "counter"),
+        "{text}"
+    );
 
     let status = bukubesar_testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -30,7 +31,7 @@ use crate::Shutdown;
 use crate::builders::secrets::{self, App, SecretRef};
 use crate::builders::{
     BuildError, Component, Instance, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, apps, jaeger,
-    postgres, redis,
+    network, postgres, redis,
 };
 use crate::crd::LedgerDeployment;
 use crate::metrics::Metrics;
@@ -149,7 +150,8 @@ pub async fn run(client: Client, config: Config, ctx: Arc<Context>, shutdown: Sh
     .owns(scoped::<StatefulSet>(&client, ns), ours.clone())
     .owns(scoped::<Service>(&client, ns), ours.clone())
     .owns(scoped::<ConfigMap>(&client, ns), ours.clone())
-    .owns(scoped::<Secret>(&client, ns), ours)
+    .owns(scoped::<Secret>(&client, ns), ours.clone())
+    .owns(scoped::<NetworkPolicy>(&client, ns), ours)
     .graceful_shutdown_on(shutdown.clone().wait())
     .run(reconcile, error_policy, ctx)
     .for_each(|result| async move {
@@ -393,6 +395,7 @@ async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Pass, Er
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
     let services: Api<Service> = Api::namespaced(client.clone(), ns);
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let network_policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), ns);
 
     let mut pass = Pass {
         created: ensure_secrets(&inst, &secrets_api).await?,
@@ -408,6 +411,8 @@ async fn apply_children(ld: &LedgerDeployment, ctx: &Context) -> Result<Pass, Er
         ssa(&services, &redis::service(&inst)).await?;
         apply_statefulset(&statefulsets, redis::statefulset(&inst), &mut pass).await?;
     }
+    // Before the pods: their /metrics ports are never open to all, not even for a moment.
+    ssa(&network_policies, &network::network_policy(&inst)).await?;
     for app in [App::Transaksi, App::Mutasi] {
         let hash = secret_hash(&inst, &secrets_api, app).await?;
         ssa(&services, &apps::service(&inst, app)).await?;

@@ -62,11 +62,54 @@ pub struct LedgerDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub otlp_endpoint: Option<String>,
+    /// Who may scrape the services' private `/metrics` ports (transaksi 9180, mutasi 9181):
+    /// the LedgerDeployment's NetworkPolicy admits only these pods there.
+    #[serde(default)]
+    pub metrics: MetricsSpec,
     /// When true, deleting the LedgerDeployment also deletes the PostgreSQL and Redis
     /// PersistentVolumeClaims and the generated credential Secrets. Default false: the data
     /// (the money) and the passwords that open it are kept.
     #[serde(default)]
     pub delete_persistent_volume_claims: bool,
+}
+
+/// The services' `/metrics` ports.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsSpec {
+    /// The pods allowed to reach the metrics ports (the API ports are open to every pod).
+    #[serde(default)]
+    pub scrapers: ScrapersSpec,
+}
+
+/// Pods (by their labels) in namespaces (by theirs) allowed to scrape `/metrics`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScrapersSpec {
+    /// Labels every scraping pod carries; default `app.kubernetes.io/name: prometheus`.
+    #[serde(default = "default_scraper_pod_labels")]
+    pub pod_labels: BTreeMap<String, String>,
+    /// Labels of the namespaces the scrapers run in; empty (the default): any namespace.
+    #[serde(default)]
+    pub namespace_labels: BTreeMap<String, String>,
+}
+
+/// The label Prometheus's usual installations (its Helm chart, the Prometheus operator) put
+/// on its pods.
+pub const DEFAULT_SCRAPER_LABEL: (&str, &str) = ("app.kubernetes.io/name", "prometheus");
+
+fn default_scraper_pod_labels() -> BTreeMap<String, String> {
+    let (key, value) = DEFAULT_SCRAPER_LABEL;
+    BTreeMap::from([(key.to_owned(), value.to_owned())])
+}
+
+impl Default for ScrapersSpec {
+    fn default() -> Self {
+        ScrapersSpec {
+            pod_labels: default_scraper_pod_labels(),
+            namespace_labels: BTreeMap::new(),
+        }
+    }
 }
 
 /// One of the two HTTP services.
@@ -463,6 +506,26 @@ mod tests {
         assert_eq!(spec.redis.image, DEFAULT_REDIS_IMAGE);
         assert!(spec.jaeger.enabled);
         assert!(!spec.delete_persistent_volume_claims);
+        assert_eq!(
+            spec.metrics.scrapers.pod_labels["app.kubernetes.io/name"],
+            "prometheus"
+        );
+        assert!(spec.metrics.scrapers.namespace_labels.is_empty());
+    }
+
+    #[test]
+    fn scrapers_can_be_chosen() {
+        let spec: LedgerDeploymentSpec = serde_json::from_str(
+            r#"{"metrics": {"scrapers": {"podLabels": {"app": "vmagent"}, "namespaceLabels": {"kubernetes.io/metadata.name": "monitoring"}}}}"#,
+        )
+        .unwrap();
+        let scrapers = &spec.metrics.scrapers;
+        assert_eq!(scrapers.pod_labels.len(), 1);
+        assert_eq!(scrapers.pod_labels["app"], "vmagent");
+        assert_eq!(
+            scrapers.namespace_labels["kubernetes.io/metadata.name"],
+            "monitoring"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::events::v1::Event as K8sEvent;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams,
@@ -354,6 +355,36 @@ async fn platform_lifecycle_under_the_charts_service_account() {
         let s = wait_for(name, || async { services.get_opt(name).await.unwrap() }).await;
         assert_owned_and_labelled(&s.metadata, &ld, component);
     }
+    // Each service's Service has its `metrics` port beside `http`; one NetworkPolicy, owned
+    // and labelled, lets only the scrapers reach the metrics ports.
+    for (name, metrics) in [("ledger-transaksi", 9180), ("ledger-mutasi", 9181)] {
+        let svc = services.get(name).await.unwrap();
+        let ports = svc.spec.unwrap().ports.unwrap();
+        assert!(
+            ports
+                .iter()
+                .any(|p| p.name.as_deref() == Some("metrics") && p.port == metrics),
+            "{name}: no metrics port {metrics}: {ports:?}"
+        );
+    }
+    let policies: Api<NetworkPolicy> = Api::namespaced(admin.clone(), &ns);
+    let policy = wait_for("ledger-ingress", || async {
+        policies.get_opt("ledger-ingress").await.unwrap()
+    })
+    .await;
+    let owner = &policy.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(Some(&owner.uid), ld.meta().uid.as_ref());
+    assert_eq!(owner.controller, Some(true));
+    assert_eq!(
+        policy.metadata.labels.as_ref().unwrap()[LABEL_MANAGED_BY],
+        "bukubesar-operator"
+    );
+    let ingress = policy.spec.unwrap().ingress.unwrap();
+    assert_eq!(ingress.len(), 2, "{ingress:?}");
+    assert!(
+        ingress[1].from.is_some(),
+        "the metrics ports are not open to all"
+    );
     for (name, component) in [("ledger-postgres", "postgres"), ("ledger-redis", "redis")] {
         let s = wait_for(name, || async { statefulsets.get_opt(name).await.unwrap() }).await;
         assert_owned_and_labelled(&s.metadata, &ld, component);

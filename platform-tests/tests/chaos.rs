@@ -378,6 +378,8 @@ async fn the_bank_invariant_holds_under_crashes_and_outages() {
         [
             "--host",
             "127.0.0.1",
+            "--metrics-addr",
+            "127.0.0.1:0",
             "--db-host",
             &server.host(),
             "--db-port",

@@ -359,6 +359,11 @@ fn transaksi_command_is_what_transaksi_accepts() {
     assert!(cli.command.is_none(), "serves (no subcommand)");
     let s = &cli.settings;
     assert_eq!(s.db_name, "transaksi");
+    assert_eq!(
+        s.metrics_addr.to_string(),
+        "0.0.0.0:9180",
+        "/metrics on its own port in the compose network (never published: one port mapping)"
+    );
     check_service(
         &compose,
         "transaksi",
@@ -385,6 +390,11 @@ fn mutasi_command_is_what_mutasi_accepts() {
     assert!(cli.command.is_none(), "serves (no subcommand)");
     let s = &cli.settings;
     assert_eq!(s.db_name, "mutasi");
+    assert_eq!(
+        s.metrics_addr.to_string(),
+        "0.0.0.0:9181",
+        "/metrics on its own port in the compose network (never published: one port mapping)"
+    );
     // The credential table is transaksi's database, on the same server.
     let transaksi = service(&compose, "transaksi");
     assert_eq!(

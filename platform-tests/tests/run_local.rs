@@ -30,7 +30,8 @@ fn answers(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-fn script(server: &postgres::PgServer, local: &Path, ports: [u16; 3], arg: &str) -> Command {
+/// `ports`: PORT, MUTASI_PORT, REDIS_PORT, METRICS_PORT, MUTASI_METRICS_PORT.
+fn script(server: &postgres::PgServer, local: &Path, ports: [u16; 5], arg: &str) -> Command {
     let bin_dir = workspace_binary("transaksi")
         .parent()
         .expect("the binaries' directory")
@@ -45,6 +46,8 @@ fn script(server: &postgres::PgServer, local: &Path, ports: [u16; 3], arg: &str)
         .env("PORT", ports[0].to_string())
         .env("MUTASI_PORT", ports[1].to_string())
         .env("REDIS_PORT", ports[2].to_string())
+        .env("METRICS_PORT", ports[3].to_string())
+        .env("MUTASI_METRICS_PORT", ports[4].to_string())
         .env("DB_HOST", server.host())
         .env("DB_PORT", server.port().to_string())
         .env("DB_USER", server.user())
@@ -67,7 +70,13 @@ async fn a_busy_port_is_named_with_its_variable_before_anything_starts() {
     let local = tempfile::tempdir().expect("a temporary directory");
     let busy = TcpListener::bind("127.0.0.1:0").expect("bind");
     let busy_port = busy.local_addr().expect("address").port();
-    let ports = [free_port(), busy_port, free_port()];
+    let ports = [
+        free_port(),
+        busy_port,
+        free_port(),
+        free_port(),
+        free_port(),
+    ];
     let output = tokio::time::timeout(
         TIMEOUT,
         script(&server, local.path(), ports, "run").output(),
@@ -90,7 +99,13 @@ async fn a_busy_port_is_named_with_its_variable_before_anything_starts() {
 async fn it_announces_what_answers_and_ctrl_c_stops_everything_it_started() {
     let server = postgres::throwaway();
     let local = tempfile::tempdir().expect("a temporary directory");
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    ];
     let mut child = script(&server, local.path(), ports, "run")
         .spawn()
         .expect("run-local.sh");
@@ -116,6 +131,17 @@ async fn it_announces_what_answers_and_ctrl_c_stops_everything_it_started() {
     })
     .await
     .unwrap_or_else(|_| panic!("not started in time: {transcript:#?}"));
+    // /metrics: on the private ports, never on the API ports.
+    for (api, metrics) in [(ports[0], ports[3]), (ports[1], ports[4])] {
+        let on_api = reqwest::get(format!("http://127.0.0.1:{api}/metrics"))
+            .await
+            .expect("the API answers");
+        assert_eq!(on_api.status(), 404, "/metrics on the API port {api}");
+        let scrape = reqwest::get(format!("http://127.0.0.1:{metrics}/metrics"))
+            .await
+            .expect("the metrics port answers");
+        assert_eq!(scrape.status(), 200, "/metrics on port {metrics}");
+    }
     let status = script(&server, local.path(), ports, "status")
         .output()
         .await

@@ -1,7 +1,8 @@
 //! Observability end to end, with both real binaries: one deposit is ONE trace from transaksi's
 //! HTTP request to mutasi's statement insert (linked through the outbox row and the stream
 //! entry), exported over OTLP/gRPC to a receiver started here and flushed at SIGTERM; the
-//! request's log line carries that trace; `/metrics` of both services is valid Prometheus text,
+//! request's log line carries that trace; `/metrics` of both services (on their private
+//! listeners, `--metrics-addr`; the API ports answer 404) is valid Prometheus text,
 //! its counters move with the requests, and it declares exactly the metrics (and types) that
 //! the table in docs/operations.md lists for that service.
 //!
@@ -39,6 +40,8 @@ const CONSUMER: i32 = 5;
 struct Service {
     child: Child,
     address: String,
+    /// The private listener's, where `/metrics` is served.
+    metrics_address: String,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
@@ -58,24 +61,32 @@ impl Service {
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout).lines();
             let mut listening_tx = Some(listening_tx);
+            let (mut api, mut metrics) = (None, None);
             while let Ok(Some(line)) = reader.next_line().await {
-                if let Ok(value) = serde_json::from_str::<Value>(&line)
-                    && value["message"] == listening_message.as_str()
-                    && let (Some(tx), Some(address)) =
-                        (listening_tx.take(), value["address"].as_str())
-                {
-                    let _ = tx.send(address.to_owned());
+                if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                    let address = value["address"].as_str().map(str::to_owned);
+                    if value["message"] == listening_message.as_str() {
+                        api = address;
+                    } else if value["message"] == "metrics listening" {
+                        metrics = address;
+                    }
+                    if let (Some(api), Some(metrics)) = (&api, &metrics)
+                        && let Some(tx) = listening_tx.take()
+                    {
+                        let _ = tx.send((api.clone(), metrics.clone()));
+                    }
                 }
                 collected.lock().expect("lines").push(line);
             }
         });
-        let address = tokio::time::timeout(PROCESS_TIMEOUT, listening_rx)
+        let (address, metrics_address) = tokio::time::timeout(PROCESS_TIMEOUT, listening_rx)
             .await
             .unwrap_or_else(|_| panic!("{name} listens in time; log: {:?}", lines.lock()))
             .unwrap_or_else(|_| panic!("{name} exited before listening; log: {:?}", lines.lock()));
         Service {
             child,
             address,
+            metrics_address,
             lines,
         }
     }
@@ -84,8 +95,13 @@ impl Service {
         format!("http://{}{path}", self.address)
     }
 
+    /// `/metrics`, from the private listener (the API port answers 404 there).
     async fn metrics(&self) -> (String, prometheus::Scrape) {
-        let reply = reqwest::get(self.url("/metrics")).await.expect("/metrics");
+        let on_api = reqwest::get(self.url("/metrics")).await.expect("/metrics");
+        assert_eq!(on_api.status(), 404, "/metrics on the API port");
+        let reply = reqwest::get(format!("http://{}/metrics", self.metrics_address))
+            .await
+            .expect("/metrics");
         assert_eq!(reply.status(), 200);
         let content_type = reply.headers()["content-type"]
             .to_str()
@@ -120,6 +136,7 @@ fn common_flags(command: &mut Command, db_name: &str, stream: &str, otlp: &str, 
     let server = postgres::server();
     command
         .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .args(["--db-host", &server.host()])
         .args(["--db-port", &server.port().to_string()])
         .args(["--db-name", db_name])

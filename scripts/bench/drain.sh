@@ -17,7 +17,7 @@ DB=perf_drain_mutasi
 psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 python3 "$(dirname "$0")/prefill.py" "$N" mutasi | redis-cli -p "$PORT" --pipe >/dev/null
 echo "stream: $(redis-cli -p "$PORT" xlen mutasi) entries; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BIN" --host 127.0.0.1 --port "$HTTP" --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
+"$BIN" --host 127.0.0.1 --port "$HTTP" --metrics-addr 127.0.0.1:0 --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
   --auth-db-name $DB --redis-host 127.0.0.1 --redis-port "$PORT" --consumer drain \
   --log-level warning "$@" > "$D"/mutasi.log 2>&1 &
 PID=$!

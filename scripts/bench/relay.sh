@@ -16,7 +16,7 @@ trap stop_all EXIT
 start_private_redis "$D/redis" "$PORT"
 DB=perf_relay_transaksi
 psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" 2>/dev/null
-"$BIN" --host 127.0.0.1 --port "$HTTP" --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
+"$BIN" --host 127.0.0.1 --port "$HTTP" --metrics-addr 127.0.0.1:0 --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
   --redis-host 127.0.0.1 --redis-port "$PORT" --log-level warning "$@" > "$D"/transaksi.log 2>&1 &
 PID=$!
 until curl -sf http://127.0.0.1:"$HTTP"/healthz >/dev/null 2>&1 || curl -sf http://127.0.0.1:"$HTTP"/readyz >/dev/null 2>&1; do

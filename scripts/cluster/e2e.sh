@@ -12,7 +12,10 @@
 #    2. `helm upgrade --install` of the chart: the operator with 2 replicas and leader election
 #    3. `kubectl apply` of a LedgerDeployment with `spec: {}` (plus image overrides where the
 #       base images are local), `kubectl wait --for=condition=Ready`: real pods, real probes
-#    4. the API smoke test through kubectl port-forward
+#    4. the API smoke test through kubectl port-forward (/metrics answers 404 on the API ports);
+#       /metrics on each pod's port `metrics` (9180, 9181), the Services' `metrics` ports, the
+#       pod annotations for Prometheus and the NetworkPolicy <name>-ingress (created and checked;
+#       the local cluster's bridge CNI does not enforce it)
 #    5. the transaksi pod deleted while a client posts with Idempotency-Key retries: replaced,
 #       every acknowledged deposit in balance and statement exactly once
 #    6. the PostgreSQL pod deleted: back on its PVC, data intact, Ready went False then True
@@ -212,6 +215,30 @@ forward transaksi "$T_PORT" 8080
 forward mutasi "$M_PORT" 8081
 step "API smoke test through port-forward ($T, $M)"
 WAIT_SECS=120 bash scripts/smoke.sh "$T" "$M"
+step "/metrics on the pods' metrics ports, Services, annotations, NetworkPolicy $LEDGER-ingress"
+TM_PORT=$(free_port); MM_PORT=$(free_port)
+forward transaksi "$TM_PORT" 9180
+forward mutasi "$MM_PORT" 9181
+for metrics in "transaksi:$TM_PORT" "mutasi:$MM_PORT"; do
+  t=$SECONDS
+  until curl -fsS --max-time 3 "http://127.0.0.1:${metrics#*:}/metrics" | grep '^# TYPE auth_failures_total counter' >/dev/null; do
+    [ $((SECONDS - t)) -lt 60 ] || die "${metrics%%:*}: no Prometheus text on its metrics port"
+    sleep 1
+  done
+done
+for app in transaksi:9180 mutasi:9181; do
+  name="$LEDGER-${app%%:*}"
+  [ "$(kc get svc "$name" -o jsonpath='{.spec.ports[?(@.name=="metrics")].port}')" = "${app#*:}" ] ||
+    die "Service $name has no port metrics ${app#*:}"
+  [ "$(kc get deploy "$name" -o jsonpath='{.spec.template.metadata.annotations.prometheus\.io/port}')" = "${app#*:}" ] ||
+    die "Deployment $name: no prometheus.io/port annotation ${app#*:}"
+done
+policy_ports=$(kc get networkpolicy "$LEDGER-ingress" \
+  -o jsonpath='{range .spec.ingress[*]}{.ports[*].port}{" from="}{.from[*].podSelector.matchLabels}{"\n"}{end}')
+echo "$policy_ports" | grep -q '^8080 8081 from=$' || die "NetworkPolicy: the API ports are not open to all: $policy_ports"
+echo "$policy_ports" | grep -q '^9180 9181 from=.*prometheus' ||
+  die "NetworkPolicy: the metrics ports are not limited to the scrapers: $policy_ports"
+figure "/metrics on 9180/9181 (404 on the API ports), Services and annotations, NetworkPolicy $LEDGER-ingress"
 
 # ------------------------------------------------------------------ 5. transaksi pod deleted
 step "delete the transaksi pod while a client posts $KILL_OPS deposits with Idempotency-Key retries"

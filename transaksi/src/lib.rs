@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use bukubesar_common::db::DbCredentials;
-use bukubesar_common::http::serve;
+use bukubesar_common::http::{private, serve};
 
 use app::commit_signal::CommitSignal;
 use app::context::App;
@@ -31,6 +31,15 @@ const MAX_OUTBOX_ROWS_PER_SWEEP: i64 = 10_000;
 /// Every posting that commits rings `committed`; hand the same signal to [`spawn_relay`] so
 /// the relay publishes it at once.
 pub fn application(settings: &Settings, datastore: Datastore, committed: CommitSignal) -> Router {
+    routers(settings, datastore, committed).0
+}
+
+/// The API's router and the private listener's (`GET /metrics`), over one application.
+pub fn routers(
+    settings: &Settings,
+    datastore: Datastore,
+    committed: CommitSignal,
+) -> (Router, Router) {
     bukubesar_common::metrics::install();
     app::metrics::describe();
     let app = App::new(
@@ -40,7 +49,8 @@ pub fn application(settings: &Settings, datastore: Datastore, committed: CommitS
         committed,
         settings.transfer_fees(),
     );
-    api::router(app, settings.serve.request_timeout())
+    let metrics = api::metrics_router(app.clone());
+    (api::router(app, settings.serve.request_timeout()), metrics)
 }
 
 /// Starts the outbox relay towards `--redis-*`/`--stream` (password: `REDIS_PASSWORD`),
@@ -83,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let listener = serve::bind(&settings.host, settings.port, "transaksi").await?;
+    let metrics_listener = private::bind(settings.metrics_addr).await?;
 
     tokio::spawn(sweep_expired_rows(
         datastore.clone(),
@@ -98,8 +109,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         "outbox relay started"
     );
 
-    let router = application(&settings, datastore, committed);
-    serve::until_shutdown(listener, router, &settings.serve).await?;
+    let (router, metrics_router) = routers(&settings, datastore, committed);
+    private::serve_both(
+        (listener, router),
+        (metrics_listener, metrics_router),
+        &settings.serve,
+    )
+    .await?;
     // Rows the relay had claimed stay after the watermark (its transaction rolls back) and
     // are sent again by the next relay: a duplicate at worst, never a loss.
     relay.abort();

@@ -1,6 +1,7 @@
 //! What the two services' HTTP layers share: the one error type and its JSON shape
 //! (`{"remark": ..., "field": ...}`), JSON request bodies ([`JsonBody`]), Basic authentication,
-//! the request span/log line/timeout, exact money numbers, and the 404/405 answers.
+//! the request span/log line/timeout, exact money numbers, the 404/405 answers, the security
+//! headers, and the private listener of `/metrics`.
 
 pub mod basic_auth;
 pub mod error;
@@ -8,7 +9,9 @@ pub mod json;
 pub mod money;
 pub mod openapi;
 pub mod path;
+pub mod private;
 pub mod request_log;
+pub mod security_headers;
 pub mod serve;
 
 use std::time::Duration;
@@ -45,7 +48,9 @@ pub async fn healthz() -> axum::Json<Value> {
 
 /// What both services' routers end with: `GET /healthz`, the OpenAPI document and its page
 /// (`document`), naming each request's span and metrics after its route pattern, the JSON
-/// 404/405 answers, and, outermost, the request log with its time limit.
+/// 404/405 answers, the request log with its time limit and, outermost, the security headers
+/// ([`security_headers`]). `/metrics` is not here: it is served on the private listener
+/// ([`private`]).
 pub fn finish_router<S>(
     routes: Router<S>,
     document: utoipa::openapi::OpenApi,
@@ -63,5 +68,8 @@ where
         .layer(axum::middleware::from_fn_with_state(
             request_log::RequestTimeout(request_timeout),
             request_log::log_request,
+        ))
+        .layer(axum::middleware::from_fn(
+            security_headers::security_headers,
         ))
 }

@@ -92,6 +92,23 @@ pub async fn until_shutdown(
     router: Router,
     settings: &ServeArgs,
 ) -> anyhow::Result<()> {
+    until(
+        listener,
+        router,
+        settings,
+        bukubesar_process::shutdown::signal(),
+    )
+    .await
+}
+
+/// [`until_shutdown`], stopping when `shutdown` resolves instead of at the signal (several
+/// listeners of one process stop on one signal: [`super::private::serve_both`]).
+pub async fn until(
+    listener: TcpListener,
+    router: Router,
+    settings: &ServeArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let (limits, grace) = (settings.limits(), settings.grace());
     assert!(limits.max_connections >= 1);
     let mut builder = Builder::new(TokioExecutor::new());
@@ -102,7 +119,7 @@ pub async fn until_shutdown(
     builder.http2().timer(TokioTimer::new());
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let signal = bukubesar_process::shutdown::signal();
+    let signal = shutdown;
     tokio::pin!(signal);
     loop {
         let slot = tokio::select! {

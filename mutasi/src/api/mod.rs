@@ -5,8 +5,10 @@
 //! | `GET /mutasi/{no_rekening}` | Basic | [`mutasi::mutasi`] |
 //! | `GET /healthz` | none | `bukubesar_common::http::healthz` |
 //! | `GET /readyz` | none | [`health`] |
-//! | `GET /metrics` | none | [`health::metrics`] (Prometheus text) |
 //! | `GET /openapi.json`, `GET /docs` | none | [`openapi`] (the OpenAPI document, its page) |
+//!
+//! `GET /metrics` ([`health::metrics`], Prometheus text) is served only by
+//! [`metrics_router`], on the private listener (`--metrics-addr`), never on the API port.
 
 pub mod error;
 pub mod health;
@@ -32,8 +34,15 @@ pub fn router(app: App, request_timeout: Duration) -> Router {
         ));
     let routes = Router::new()
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .merge(authenticated);
     bukubesar_common::http::finish_router(routes, openapi::document(), request_timeout)
         .with_state(app)
+}
+
+/// The private listener's router: `GET /metrics` only.
+pub fn metrics_router(app: App) -> Router {
+    bukubesar_common::http::private::finish_router(
+        Router::new().route("/metrics", get(health::metrics)),
+    )
+    .with_state(app)
 }

@@ -16,7 +16,7 @@ use bukubesar_common::http::openapi::BasicAuth;
                        base64(no_rekening:pin)` as transaksi; every error answer is \
                        `{\"remark\", \"field\"}`."
     ),
-    paths(mutasi::mutasi, bukubesar_common::http::healthz, health::readyz, health::metrics),
+    paths(mutasi::mutasi, bukubesar_common::http::healthz, health::readyz),
     components(schemas(mutasi::MutasiResponse, mutasi::MutasiItem, ErrorBody)),
     modifiers(&BasicAuth)
 )]

@@ -1,5 +1,8 @@
 //! Deployments and Services of the two HTTP services, transaksi (port 8080) and mutasi
-//! (port 8081). Non-secret settings are flags; credentials come from Secrets as env vars.
+//! (port 8081), each with its private `/metrics` port (9180, 9181; named `metrics`, announced
+//! to Prometheus by the pod annotations, reachable only from the scrapers under the
+//! NetworkPolicy of [`super::network`]). Non-secret settings are flags; credentials come from
+//! Secrets as env vars.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +21,22 @@ use super::{
 };
 use crate::crd::ServiceSpec as AppSpec;
 
+/// Name of the container and Service port of `/metrics`.
+pub const METRICS_PORT_NAME: &str = "metrics";
+
 impl App {
     pub fn port(self) -> i32 {
         match self {
             App::Transaksi => 8080,
             App::Mutasi => 8081,
+        }
+    }
+
+    /// The port of its private `/metrics` listener (`--metrics-addr`).
+    pub fn metrics_port(self) -> i32 {
+        match self {
+            App::Transaksi => 9180,
+            App::Mutasi => 9181,
         }
     }
 
@@ -113,6 +127,8 @@ pub fn args(inst: &Instance, app: App) -> Vec<String> {
         "0.0.0.0".into(),
         "--port".into(),
         app.port().to_string(),
+        "--metrics-addr".into(),
+        format!("0.0.0.0:{}", app.metrics_port()),
         "--db-host".into(),
         e.db_host.clone(),
         "--db-port".into(),
@@ -185,12 +201,20 @@ pub fn deployment(inst: &Instance, app: App, secret_hash: &str) -> Deployment {
         name: app.as_str().to_owned(),
         image: Some(app.image(inst)),
         args: Some(args(inst, app)),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".to_owned()),
-            container_port: app.port(),
-            protocol: Some("TCP".to_owned()),
-            ..Default::default()
-        }]),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some("http".to_owned()),
+                container_port: app.port(),
+                protocol: Some("TCP".to_owned()),
+                ..Default::default()
+            },
+            ContainerPort {
+                name: Some(METRICS_PORT_NAME.to_owned()),
+                container_port: app.metrics_port(),
+                protocol: Some("TCP".to_owned()),
+                ..Default::default()
+            },
+        ]),
         env: Some(env_vars(inst, app)),
         readiness_probe: Some(http_probe("/readyz", 5, 3)),
         liveness_probe: Some(Probe {
@@ -209,10 +233,15 @@ pub fn deployment(inst: &Instance, app: App, secret_hash: &str) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(inst.labels(component)),
-                    annotations: Some(BTreeMap::from([(
-                        SECRET_HASH_ANNOTATION.to_owned(),
-                        secret_hash.to_owned(),
-                    )])),
+                    annotations: Some(BTreeMap::from([
+                        (SECRET_HASH_ANNOTATION.to_owned(), secret_hash.to_owned()),
+                        ("prometheus.io/scrape".to_owned(), "true".to_owned()),
+                        (
+                            "prometheus.io/port".to_owned(),
+                            app.metrics_port().to_string(),
+                        ),
+                        ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+                    ])),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -235,10 +264,10 @@ pub fn service(inst: &Instance, app: App) -> Service {
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".to_owned()),
             selector: Some(inst.selector_labels(component)),
-            ports: Some(vec![k8s_openapi::api::core::v1::ServicePort {
-                port: app.port(),
-                ..tcp_port("http", app.port())
-            }]),
+            ports: Some(vec![
+                tcp_port("http", app.port()),
+                tcp_port(METRICS_PORT_NAME, app.metrics_port()),
+            ]),
             ..Default::default()
         }),
         ..Default::default()
@@ -309,7 +338,8 @@ mod tests {
         assert_eq!(c.image.as_deref(), Some("bukubesar/transaksi:0.2.0"));
         assert_eq!(
             c.args.as_ref().unwrap().join(" "),
-            "--host 0.0.0.0 --port 8080 --db-host ledger-postgres --db-port 5432 \
+            "--host 0.0.0.0 --port 8080 --metrics-addr 0.0.0.0:9180 --db-host ledger-postgres \
+             --db-port 5432 \
              --db-name transaksi --db-sslmode disable --redis-host ledger-redis \
              --redis-port 6379 --log-level info"
         );
@@ -350,6 +380,20 @@ mod tests {
             .unwrap();
         assert_eq!(live.path.as_deref(), Some("/healthz"));
         assert_eq!(c.ports.as_ref().unwrap()[0].container_port, 8080);
+        let metrics = &c.ports.as_ref().unwrap()[1];
+        assert_eq!(metrics.name.as_deref(), Some("metrics"));
+        assert_eq!(metrics.container_port, 9180);
+        let annotations = s
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap();
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+        assert_eq!(annotations["prometheus.io/port"], "9180");
+        assert_eq!(annotations["prometheus.io/path"], "/metrics");
         assert_eq!(
             c.resources.as_ref().unwrap().requests.as_ref().unwrap()["memory"].0,
             "128Mi"
@@ -364,7 +408,7 @@ mod tests {
         let d = deployment(&inst, App::Mutasi, "h");
         let c = container(&d);
         let args = c.args.as_ref().unwrap().join(" ");
-        assert!(args.contains("--port 8081"));
+        assert!(args.contains("--port 8081 --metrics-addr 0.0.0.0:9181 "));
         assert_eq!(c.image.as_deref(), Some("bukubesar/mutasi:0.1.0"));
         assert!(args.contains("--db-name mutasi"));
         assert!(args.contains("--stream mutasi --group mutasi --consumer $(POD_NAME)"));
@@ -423,13 +467,23 @@ mod tests {
     }
 
     #[test]
-    fn service_exposes_http_over_tcp() {
+    fn service_exposes_http_and_metrics_over_tcp() {
         let ld = ledger(default_spec());
         let inst = Instance::new(&ld).unwrap();
         let svc = service(&inst, App::Mutasi);
-        let port = &svc.spec.unwrap().ports.unwrap()[0];
+        let ports = svc.spec.unwrap().ports.unwrap();
+        assert_eq!(ports.len(), 2);
+        let port = &ports[0];
         assert_eq!(port.port, 8081);
         assert_eq!(port.protocol.as_deref(), Some("TCP"));
         assert_eq!(port.target_port, Some(IntOrString::String("http".into())));
+        let metrics = &ports[1];
+        assert_eq!(metrics.name.as_deref(), Some("metrics"));
+        assert_eq!(metrics.port, 9181);
+        assert_eq!(metrics.protocol.as_deref(), Some("TCP"));
+        assert_eq!(
+            metrics.target_port,
+            Some(IntOrString::String("metrics".into()))
+        );
     }
 }

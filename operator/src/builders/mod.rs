@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod jaeger;
+pub mod network;
 pub mod postgres;
 pub mod redis;
 pub mod resources;

@@ -11,12 +11,7 @@ async fn the_served_document_and_the_routes_agree() {
     let document = assert_document_matches_routes(
         &platform.mutasi_url,
         "bukubesar mutasi",
-        &[
-            "GET /healthz",
-            "GET /metrics",
-            "GET /mutasi/{no_rekening}",
-            "GET /readyz",
-        ],
+        &["GET /healthz", "GET /mutasi/{no_rekening}", "GET /readyz"],
         |path| path.replace("{no_rekening}", "1234567897"),
     )
     .await;

@@ -29,9 +29,8 @@ pub async fn readyz(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     }
 }
 
-/// Prometheus metrics (text exposition format 0.0.4).
-#[utoipa::path(get, path = "/metrics", tag = "operasi",
-    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
+/// Prometheus metrics (text exposition format 0.0.4), on the private listener only
+/// (`--metrics-addr`, [`super::metrics_router`]).
 pub async fn metrics(State(app): State<App>) -> Response {
     health::scrape(&app).await;
     bukubesar_common::metrics::render().await

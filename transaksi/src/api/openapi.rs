@@ -25,8 +25,7 @@ use bukubesar_common::http::openapi::BasicAuth;
         transfer::transaksi,
         saldo::saldo,
         bukubesar_common::http::healthz,
-        health::readyz,
-        health::metrics
+        health::readyz
     ),
     components(schemas(
         dto::DaftarRequest,

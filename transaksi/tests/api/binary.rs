@@ -20,6 +20,7 @@ pub(crate) fn transaksi(db_name: &str, extra: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command
         .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .args(["--db-host", &server.host()])
         .args(["--db-port", &server.port().to_string()])
         .args(["--db-name", db_name])
@@ -104,6 +105,7 @@ async fn help_documents_flags_and_secret_variables() {
     for expected in [
         "--host",
         "--port",
+        "--metrics-addr",
         "--db-host",
         "--db-port",
         "--db-name",
@@ -155,20 +157,197 @@ pub(crate) async fn register(
 }
 
 pub(crate) async fn wait_for_address(child: &mut Child, seen: &mut Vec<String>) -> String {
+    wait_for_addresses(child, seen).await.0
+}
+
+/// The API's address and the private metrics listener's, as logged once bound.
+async fn wait_for_addresses(child: &mut Child, seen: &mut Vec<String>) -> (String, String) {
     let stdout = child.stdout.as_mut().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let (mut api, mut metrics) = (None, None);
     tokio::time::timeout(PROCESS_TIMEOUT, async {
         while let Some(line) = lines.next_line().await.expect("read stdout") {
             seen.push(line.clone());
             let value: Value = serde_json::from_str(&line).expect("JSON line");
+            let address = value["address"].as_str().map(str::to_owned);
             if value["message"] == "transaksi listening" {
-                return value["address"].as_str().expect("address").to_owned();
+                api = address;
+            } else if value["message"] == "metrics listening" {
+                metrics = address;
+            }
+            if let (Some(api), Some(metrics)) = (&api, &metrics) {
+                return (api.clone(), metrics.clone());
             }
         }
         panic!("transaksi exited before listening: {seen:?}");
     })
     .await
     .expect("starts in time")
+}
+
+/// The security headers every answer carries (`Cache-Control` apart).
+fn assert_security_headers(reply: &reqwest::Response, what: &str) {
+    let headers = reply.headers();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ] {
+        assert_eq!(
+            headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{what}: {name}"
+        );
+    }
+    assert!(
+        headers.contains_key("content-security-policy"),
+        "{what}: no Content-Security-Policy"
+    );
+}
+
+fn header<'a>(reply: &'a reqwest::Response, name: &str) -> &'a str {
+    reply
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// `/metrics` is served on the private listener only (`--metrics-addr`), never on the API port;
+/// every answer carries the security headers, account data and errors are `no-store`, and the
+/// docs page has its own policy, which lets it load only its own files.
+#[tokio::test]
+async fn metrics_only_on_the_private_port_and_security_headers_on_every_answer() {
+    let db_name = fresh_database().await;
+    let mut child = transaksi(&db_name, &[]).spawn().expect("spawn transaksi");
+    let mut seen = Vec::new();
+    let (address, metrics_address) = wait_for_addresses(&mut child, &mut seen).await;
+    assert_ne!(address, metrics_address);
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+
+    let on_api = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(on_api.status(), 404, "/metrics on the API port");
+    assert_security_headers(&on_api, "404");
+    assert_eq!(header(&on_api, "cache-control"), "no-store");
+    let body = on_api.text().await.expect("body");
+    assert!(!body.contains("http_server_requests_total"), "{body}");
+
+    let scrape = client
+        .get(format!("http://{metrics_address}/metrics"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(scrape.status(), 200);
+    assert!(
+        header(&scrape, "content-type").starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        scrape.headers()
+    );
+    assert_security_headers(&scrape, "/metrics");
+    let text = scrape.text().await.expect("body");
+    let parsed = bukubesar_testkit::prometheus::parse(&text);
+    assert!(parsed.has("auth_failures_total", "counter"), "{text}");
+    for elsewhere in ["/daftar", "/docs", "/openapi.json", "/healthz"] {
+        let reply = client
+            .get(format!("http://{metrics_address}{elsewhere}"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(reply.status(), 404, "{elsewhere} on the metrics port");
+    }
+
+    // A JSON answer without authentication, and the registration (account data).
+    let healthz = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(healthz.status(), 200);
+    assert_security_headers(&healthz, "/healthz");
+    assert_eq!(
+        header(&healthz, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    let pin = "192837";
+    let registered = client
+        .post(format!("{base}/daftar"))
+        .json(&serde_json::json!({"nama": "Wulan", "nik": "3201010101010188", "no_hp": "081399990000", "pin": pin}))
+        .send()
+        .await
+        .expect("daftar");
+    assert_eq!(registered.status(), 200);
+    assert_security_headers(&registered, "/daftar");
+    assert_eq!(header(&registered, "cache-control"), "no-store", "/daftar");
+    let no_rekening = registered.json::<Value>().await.expect("json")["no_rekening"]
+        .as_str()
+        .expect("no_rekening")
+        .to_owned();
+
+    // An authenticated answer and an error answer.
+    let saldo = client
+        .get(format!("{base}/saldo/{no_rekening}"))
+        .header("Authorization", basic(&no_rekening, pin))
+        .send()
+        .await
+        .expect("saldo");
+    assert_eq!(saldo.status(), 200);
+    assert_security_headers(&saldo, "/saldo");
+    assert_eq!(header(&saldo, "cache-control"), "no-store", "/saldo");
+    assert_eq!(
+        header(&saldo, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    let refused = client
+        .get(format!("{base}/saldo/{no_rekening}"))
+        .send()
+        .await
+        .expect("saldo");
+    assert_eq!(refused.status(), 401);
+    assert_security_headers(&refused, "401");
+    assert_eq!(header(&refused, "cache-control"), "no-store", "401");
+
+    // The docs page: its own policy (its own scripts, no inline script), cacheable.
+    let page = client
+        .get(format!("{base}/docs/"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(page.status(), 200);
+    assert_security_headers(&page, "/docs/");
+    let policy = header(&page, "content-security-policy");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("'unsafe-eval'"), "{policy}");
+    assert!(
+        !policy
+            .split(';')
+            .any(|d| d.trim().starts_with("script-src") && d.contains("'unsafe-inline'")),
+        "{policy}"
+    );
+    assert_ne!(header(&page, "cache-control"), "no-store", "/docs/");
+    let html = page.text().await.expect("page");
+    assert!(
+        !html.contains("<script>"),
+        "an inline script the policy would block: {html}"
+    );
+    let document = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .expect("openapi.json");
+    assert_security_headers(&document, "/openapi.json");
+    let document: Value = document.json().await.expect("json");
+    assert!(
+        document["paths"].get("/metrics").is_none(),
+        "/metrics is not documented"
+    );
+
+    let status = bukubesar_testkit::terminate(&mut child, PROCESS_TIMEOUT).await;
+    assert_eq!(status.code(), Some(0), "SIGTERM stops both listeners");
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ async fn the_served_document_and_the_routes_agree() {
         "bukubesar transaksi",
         &[
             "GET /healthz",
-            "GET /metrics",
             "GET /readyz",
             "GET /saldo/{no_rekening}",
             "GET /transaksi/{id}",
