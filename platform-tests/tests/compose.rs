@@ -628,6 +628,39 @@ fn build_context_holds_every_workspace_member() {
     }
 }
 
+/// Only the root Dockerfile builds the workspace. The air-gapped base images (airgap/*/Dockerfile)
+/// are built from contexts that hold no workspace member, so none of their instructions may run
+/// cargo: it would have no workspace to load.
+#[test]
+fn airgap_images_run_no_cargo() {
+    let airgap = root().join("airgap");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&airgap).expect("airgap/") {
+        let dockerfile = entry.expect("airgap/ entry").path().join("Dockerfile");
+        let Ok(text) = std::fs::read_to_string(&dockerfile) else {
+            continue;
+        };
+        checked += 1;
+        // Instructions with their continuation lines joined; comments dropped.
+        let instructions = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("\\\n", " ");
+        for run in instructions
+            .lines()
+            .filter(|l| l.trim_start().starts_with("RUN"))
+        {
+            let runs_cargo = run
+                .split(|c: char| c.is_whitespace() || ";&|()".contains(c))
+                .any(|word| word == "cargo");
+            assert!(!runs_cargo, "{}: runs cargo: {run}", dockerfile.display());
+        }
+    }
+    assert!(checked >= 4, "air-gapped Dockerfiles found: {checked}");
+}
+
 /// `*` matches any run of characters but `/`; everything else matches itself.
 fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
