@@ -170,15 +170,38 @@ impl Bucket {
     }
 }
 
-struct ClientEntry {
+/// A bucket with its throttling episode: one per client, one for the service.
+struct Tracked {
     bucket: Bucket,
     /// Refused since its last admitted request: its WARNING line was written.
     throttled: bool,
 }
 
-struct ServiceState {
-    bucket: Bucket,
-    throttled: bool,
+impl Tracked {
+    fn full(rate: &Rate, now: Instant) -> Self {
+        Tracked {
+            bucket: Bucket::full(rate, now),
+            throttled: false,
+        }
+    }
+
+    /// [`Bucket::apply`], keeping the episode: an admitted request (not a charge) ends it; a
+    /// refusal says how long until a token is back and whether it is the episode's first.
+    fn apply(&mut self, rate: &Rate, usage: Use, now: Instant) -> Result<(), (Duration, bool)> {
+        match self.bucket.apply(rate, usage, now) {
+            Ok(()) => {
+                if usage != Use::Charge {
+                    self.throttled = false;
+                }
+                Ok(())
+            }
+            Err(retry_after) => {
+                let first = !self.throttled;
+                self.throttled = true;
+                Err((retry_after, first))
+            }
+        }
+    }
 }
 
 /// The two buckets. Cheap to consult (one short mutex section each).
@@ -186,8 +209,8 @@ pub struct FailureThrottle {
     per_client: Rate,
     service: Rate,
     max_clients: usize,
-    clients: Mutex<HashMap<ClientKey, ClientEntry>>,
-    service_state: Mutex<ServiceState>,
+    clients: Mutex<HashMap<ClientKey, Tracked>>,
+    service_state: Mutex<Tracked>,
 }
 
 impl FailureThrottle {
@@ -198,10 +221,7 @@ impl FailureThrottle {
             service,
             max_clients: max_clients.max(1),
             clients: Mutex::new(HashMap::new()),
-            service_state: Mutex::new(ServiceState {
-                bucket: Bucket::full(&service, now),
-                throttled: false,
-            }),
+            service_state: Mutex::new(Tracked::full(&service, now)),
         }
     }
 
@@ -284,51 +304,28 @@ impl FailureThrottle {
                 self.make_room(&mut clients, now);
             }
         }
-        let entry = clients.entry(client).or_insert_with(|| ClientEntry {
-            bucket: Bucket::full(&rate, now),
-            throttled: false,
-        });
-        match entry.bucket.apply(&rate, usage, now) {
-            Ok(()) => {
-                if usage != Use::Charge {
-                    entry.throttled = false;
-                }
-                Ok(())
-            }
-            Err(retry_after) => {
-                let first = !entry.throttled;
-                entry.throttled = true;
-                drop(clients);
-                Err(refused(Scope::Client, retry_after, Some(client), first))
-            }
-        }
+        let entry = clients
+            .entry(client)
+            .or_insert_with(|| Tracked::full(&rate, now));
+        let applied = entry.apply(&rate, usage, now);
+        drop(clients);
+        applied.map_err(|(retry_after, first)| {
+            refused(Scope::Client, retry_after, Some(client), first)
+        })
     }
 
     fn service_at(&self, usage: Use, now: Instant) -> Result<(), Throttled> {
         if self.service.is_off() {
             return Ok(());
         }
-        let mut state = self.lock_service();
-        match state.bucket.apply(&self.service, usage, now) {
-            Ok(()) => {
-                if usage != Use::Charge {
-                    state.throttled = false;
-                }
-                Ok(())
-            }
-            Err(retry_after) => {
-                let first = !state.throttled;
-                state.throttled = true;
-                drop(state);
-                Err(refused(Scope::Service, retry_after, None, first))
-            }
-        }
+        let applied = self.lock_service().apply(&self.service, usage, now);
+        applied.map_err(|(retry_after, first)| refused(Scope::Service, retry_after, None, first))
     }
 
     /// Drops idle clients (bucket full again: forgetting them changes nothing); if that frees
     /// less than a tenth of the map, arbitrary ones too, so that the next tenth of new clients
     /// are inserted without another sweep.
-    fn make_room(&self, clients: &mut HashMap<ClientKey, ClientEntry>, now: Instant) {
+    fn make_room(&self, clients: &mut HashMap<ClientKey, Tracked>, now: Instant) {
         let rate = self.per_client;
         clients.retain(|_, entry| !entry.bucket.is_full(&rate, now));
         let target = self.max_clients - self.max_clients.div_ceil(10);
@@ -341,7 +338,7 @@ impl FailureThrottle {
         }
     }
 
-    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, ClientEntry>> {
+    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, Tracked>> {
         // Every change under this lock is a single arithmetic update or insert/remove: a
         // poisoned lock still guards a consistent map.
         self.clients
@@ -349,7 +346,7 @@ impl FailureThrottle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_service(&self) -> std::sync::MutexGuard<'_, ServiceState> {
+    fn lock_service(&self) -> std::sync::MutexGuard<'_, Tracked> {
         self.service_state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
