@@ -1,5 +1,6 @@
 //! Listening and serving, the same for both services: bind (or one CRITICAL line), log the
-//! address, serve until SIGTERM/SIGINT, let in-flight requests finish within a grace period.
+//! address, serve until SIGTERM/SIGINT (every listener of the process on the one signal), let
+//! in-flight requests finish within a grace period.
 //!
 //! Connections are served by hyper directly (not `axum::serve`) so that a client cannot hold a
 //! connection open without sending a request: the request head must arrive within
@@ -84,25 +85,10 @@ pub async fn bind(host: &str, port: u16, service: &'static str) -> anyhow::Resul
     Ok(listener)
 }
 
-/// Serves until a shutdown signal, then stops accepting (the listener is closed: new
+/// Serves until `shutdown` resolves (the process's one signal, shared by its listeners:
+/// [`super::private::serve_both`]), then stops accepting (the listener is closed: new
 /// connections are refused) and waits for in-flight requests, at most `grace` (then returns
 /// anyway, with a WARNING).
-pub async fn until_shutdown(
-    listener: TcpListener,
-    router: Router,
-    settings: &ServeArgs,
-) -> anyhow::Result<()> {
-    until(
-        listener,
-        router,
-        settings,
-        bukubesar_process::shutdown::signal(),
-    )
-    .await
-}
-
-/// [`until_shutdown`], stopping when `shutdown` resolves instead of at the signal (several
-/// listeners of one process stop on one signal: [`super::private::serve_both`]).
 pub async fn until(
     listener: TcpListener,
     router: Router,
