@@ -1,20 +1,11 @@
 #!/usr/bin/env bash
 # drain.sh BIN N [mutasi flags...]: time mutasi draining N pre-filled events (private durable Redis).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/../lib.sh"
+# shellcheck source=scripts/bench/setup.sh
+. "$(dirname "$0")/setup.sh"
 BIN="$1"; N="$2"; shift 2
-PORT=$(free_port); HTTP=$(free_port); D="${WORK_DIR:-/tmp/bukubesar-drain}"; mkdir -p "$D"
-PID=""
-# Stops what this run started, by pid: the service, then its private Redis.
-stop_all() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
-  if [ -s "$D/redis/pid" ]; then kill "$(cat "$D/redis/pid")" 2>/dev/null || true; rm -f "$D/redis/pid"; fi
-}
-trap stop_all EXIT
-start_private_redis "$D/redis" "$PORT"
 DB=perf_drain_mutasi
-psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+bench_setup drain "$DB"
 python3 "$(dirname "$0")/prefill.py" "$N" mutasi | redis-cli -p "$PORT" --pipe >/dev/null
 echo "stream: $(redis-cli -p "$PORT" xlen mutasi) entries; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BIN" --host 127.0.0.1 --port "$HTTP" --metrics-addr 127.0.0.1:0 --db-host 127.0.0.1 --db-port 5432 --db-name $DB \

@@ -2,20 +2,11 @@
 # relay.sh BIN N: time transaksi's relay publishing N outbox rows committed in one transaction
 # (private durable Redis; XLEN counted).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/../lib.sh"
+# shellcheck source=scripts/bench/setup.sh
+. "$(dirname "$0")/setup.sh"
 BIN="$1"; N="$2"; shift 2
-PORT=$(free_port); HTTP=$(free_port); D="${WORK_DIR:-/tmp/bukubesar-relay}"; mkdir -p "$D"
-PID=""
-# Stops what this run started, by pid: the service, then its private Redis.
-stop_all() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
-  if [ -s "$D/redis/pid" ]; then kill "$(cat "$D/redis/pid")" 2>/dev/null || true; rm -f "$D/redis/pid"; fi
-}
-trap stop_all EXIT
-start_private_redis "$D/redis" "$PORT"
 DB=perf_relay_transaksi
-psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" 2>/dev/null
+bench_setup relay "$DB"
 "$BIN" --host 127.0.0.1 --port "$HTTP" --metrics-addr 127.0.0.1:0 --db-host 127.0.0.1 --db-port 5432 --db-name $DB \
   --redis-host 127.0.0.1 --redis-port "$PORT" --log-level warning "$@" > "$D"/transaksi.log 2>&1 &
 PID=$!
