@@ -164,6 +164,7 @@ impl Settings {
             poll_interval: Duration::from_millis(self.relay_poll_ms),
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
+            trace_each_event: self.telemetry.otlp_endpoint.is_some(),
         }
     }
 }

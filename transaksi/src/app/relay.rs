@@ -5,8 +5,10 @@
 //! One round: lock the published-up-to watermark (one relay of all replicas works at a time;
 //! the others wait for it), read the rows after it whose writing transaction has ended, `XADD`
 //! them, and move the watermark past them only after Redis acknowledged every entry (one row
-//! updated per round; published rows are never rewritten). Each entry is published in a span
-//! of the posting's trace. The money path never waits on this: when Redis (or the database)
+//! updated per round; published rows are never rewritten). When traces are exported, each
+//! entry is published in an `outbox.publish` span of the posting's trace; otherwise the entry
+//! carries the posting's own trace context, so mutasi's work still joins the posting's trace
+//! without a span per entry here. The money path never waits on this: when Redis (or the database)
 //! fails, postings keep committing into the outbox while the relay retries with exponential
 //! backoff. It logs one WARNING when it starts failing and one INFO when it recovers, then
 //! drains the backlog.
@@ -32,6 +34,8 @@ pub struct RelaySettings {
     /// First and longest wait after a failed round.
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// One `outbox.publish` span per entry: when traces are exported (`--otlp-endpoint`).
+    pub trace_each_event: bool,
 }
 
 /// Why a relay round failed. The watermark did not move.
@@ -55,7 +59,7 @@ pub async fn run(
     let mut published_total: u64 = 0;
     loop {
         let started = Instant::now();
-        let result = round(&datastore, &publisher, settings.batch_size).await;
+        let result = round(&datastore, &publisher, &settings).await;
         metrics::relay_round(result.as_ref().ok().copied(), started.elapsed());
         match result {
             Ok(published) => {
@@ -95,23 +99,27 @@ pub async fn run(
     }
 }
 
-/// One round: wait for the watermark, claim up to `limit` rows after it, publish them, move
-/// the watermark past them. Returns how many were published (0: nothing to do).
+/// One round: wait for the watermark, claim up to `batch_size` rows after it, publish them,
+/// move the watermark past them. Returns how many were published (0: nothing to do).
 async fn round(
     datastore: &Datastore,
     publisher: &StreamPublisher,
-    limit: i64,
+    settings: &RelaySettings,
 ) -> Result<usize, RelayError> {
-    let Some(mut claim) = datastore.claim_unpublished(limit).await? else {
+    let Some(mut claim) = datastore.claim_unpublished(settings.batch_size).await? else {
         return Ok(0);
     };
-    // One span per entry, in the trace of the posting that wrote the row; the entry carries
-    // this span's context, so mutasi's consume span is its child.
-    let spans: Vec<tracing::Span> = claim
-        .events
-        .iter_mut()
-        .map(|event| publish_span(event, publisher.stream()))
-        .collect();
+    // When exporting, one span per entry, in the trace of the posting that wrote the row; the
+    // entry carries this span's context, so mutasi's consume span is its child.
+    let spans: Vec<tracing::Span> = if settings.trace_each_event {
+        claim
+            .events
+            .iter_mut()
+            .map(|event| publish_span(event, publisher.stream()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if let Err(error) = publisher.publish(&claim.events).await {
         for span in &spans {
             span.record("otel.status_code", "error");
