@@ -10,8 +10,10 @@
 //!   commit in any order, but a transaction id below that horizon belongs to a transaction that
 //!   has ended, so no row can still appear below it: the order has no gaps to fill later.
 //! - [`OutboxClaim::mark_published`], called after the stream acknowledged every event, moves
-//!   the watermark to the last row and commits. A crash or error in between rolls back: the
-//!   same rows are published again (duplicates, which mutasi recognises), never skipped.
+//!   the watermark to the last row and commits (without waiting for the WAL flush: a
+//!   watermark lost in a database crash only republishes). A crash or error in between rolls
+//!   back: the same rows are published again (duplicates, which mutasi recognises), never
+//!   skipped.
 //! - [`Datastore::sweep_published_outbox`] deletes old rows at or below the watermark, a bounded
 //!   batch at a time.
 
@@ -83,9 +85,16 @@ impl Datastore {
         // Sorting is off for this transaction: with statistics older than a sudden backlog the
         // planner sorted every row after the watermark on each round (50 ms for 100,000 rows)
         // instead of reading the index in order up to the limit (under 1 ms).
+        // The commit that moves the watermark does not wait for its WAL flush
+        // (`synchronous_commit` off for this transaction only): after a database crash the
+        // watermark may fall back to an earlier position, and rows after it are published
+        // again, duplicates that mutasi recognises; it can never move past a row the stream
+        // has not acknowledged, because it is set only after that. The postings themselves
+        // commit durably in their own transactions.
         let watermark: OutboxPosition = sqlx::query_as(
             "SELECT writer_xid::text::bigint AS writer_xid, urutan,
-                    set_config('enable_sort', 'off', true) AS sorting
+                    set_config('enable_sort', 'off', true) AS sorting,
+                    set_config('synchronous_commit', 'off', true) AS durability
                FROM relay_watermark FOR UPDATE",
         )
         .fetch_one(&mut *tx)
