@@ -25,10 +25,13 @@ impl Datastore {
     /// first, debits before credits.
     pub async fn legs(&self, id: Uuid) -> Result<Vec<LegRow>, sqlx::Error> {
         sqlx::query_as(
+            // Customer legs and system legs each through their own (partial) index.
             "SELECT no_rekening, akun_sistem, jenis_transaksi, nominal, saldo, urutan_rekening,
                     keterangan, referensi, tanggal_transaksi
-               FROM jurnal
-              WHERE transaksi_id = $1
+               FROM (SELECT * FROM jurnal WHERE transaksi_id = $1 AND no_rekening IS NOT NULL
+                     UNION ALL
+                     SELECT * FROM jurnal WHERE transaksi_id = $1 AND akun_sistem IS NOT NULL)
+                    AS legs
               ORDER BY no_rekening IS NULL, jenis_transaksi DESC, id",
         )
         .bind(id)
