@@ -77,6 +77,12 @@
 #   DB_HOST (127.0.0.1), DB_PORT (5432), DB_USER (postgres), DB_PASSWORD (none): a running
 #   PostgreSQL (scripts/run-local.sh starts one) where DB_USER may create databases.
 #   BENCH_PROFILE (release)       cargo profile of the binaries; dev only to check the script
+#   PERF_RUNS (none)              e.g. "pgbench-spread loadgen-spread": `perf record -a` over
+#                                 those runs (PERF_FREQ Hz, 499; a loadgen run's first LOAD_SECS
+#                                 measured, a pgbench run but its first and last second), every process
+#                                 of the machine; the report gains where the CPU of one
+#                                 operation goes, by process, by crate of transaksi and mutasi,
+#                                 by PostgreSQL function (scripts/bench/perf_summary.py).
 #   CARGO_TARGET_DIR (target)
 set -euo pipefail
 
@@ -103,6 +109,8 @@ SUSTAIN_SECS="${SUSTAIN_SECS:-300}"
 SUSTAIN_PERCENT="${SUSTAIN_PERCENT:-80}"
 SERVICE_CPUS="${SERVICE_CPUS:-}"
 LOADGEN_CPUS="${LOADGEN_CPUS:-}"
+PERF_RUNS="${PERF_RUNS:-}"
+PERF_FREQ="${PERF_FREQ:-499}"
 ACCOUNTS="${ACCOUNTS:-10000}"
 FUNDING="${FUNDING:-1000000}"
 TARIK_PERCENT="${TARIK_PERCENT:-30}"
@@ -376,8 +384,10 @@ pgbench_run() {
   record "$name" "${cmd[@]}"
   pg_value "$PGBENCH_DB" CHECKPOINT >/dev/null
   say "pgbench $name: ${PGBENCH_SECS}s, $PGBENCH_CLIENTS clients, $accounts account(s), $ops posting(s)/transaction"
+  start_perf "$name" "$((PGBENCH_SECS > 3 ? PGBENCH_SECS - 2 : 1))"
   in_foreground "$RUN/$name.txt" "${cmd[@]}" ||
     { cat "$RUN/$name.txt" >&2; die "pgbench $name failed"; }
+  stop_perf "$name"
   python3 scripts/bench/bench.py pgbench-summary "$name" "$RUN/$name.txt" "$ops" \
     "$(money_check "$PGBENCH_DB")" "$RUN/$name".tx.* > "$RUN/$name.json"
   rm -f "$RUN/$name".tx.*
@@ -686,6 +696,46 @@ start_sampler() {
 
 stop_sampler() { stop_pid "$SAMPLER_PID"; SAMPLER_PID=""; }
 
+# start_perf NAME SECONDS [ANNOUNCEMENT]: when PERF_RUNS names the run, records every CPU's
+# samples for SECONDS into $RUN/NAME.perf.data: from a second after the start, or from
+# WARMUP_SECS after a line of $RUN/NAME.log matches ANNOUNCEMENT (loadgen's "load: ..." as its
+# measured phase begins).
+PERF_PID=""
+start_perf() {
+  [[ " $PERF_RUNS " == *" $1 "* ]] || return 0
+  command -v perf >/dev/null || apt_install linux-perf
+  (
+    if [ -n "${3:-}" ]; then
+      until grep -q "$3" "$RUN/$1.log" 2>/dev/null; do sleep 0.1; done
+      sleep "$WARMUP_SECS"
+    else
+      sleep 1   # the client connects
+    fi
+    mkdir -p "$RUN/pids"
+    cp -r "$RUN/pids" "$RUN/$1.perf-pids"
+    # Which database each PostgreSQL backend serves (connected by now: the services' pools,
+    # pgbench's clients).
+    pg_value postgres "SELECT pid || ',' || coalesce(datname, '') || ',' || backend_type
+                         FROM pg_stat_activity" > "$RUN/$1.perf-backends.csv" || true
+    echo "$PERF_FREQ $2" > "$RUN/$1.perf-settings"
+    exec perf record -a -F "$PERF_FREQ" -o "$RUN/$1.perf.data" -- sleep "$2"
+  ) > "$RUN/$1.perf.log" 2>&1 &
+  PERF_PID=$!
+}
+
+# stop_perf NAME: waits for the recording (it ends by itself), then lists its samples
+# (pid, comm, dso, symbol) for the report.
+stop_perf() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+  [ -s "$RUN/$1.perf.data" ] || { say "  no perf samples for $1 (see $RUN/$1.perf.log)"; return 0; }
+  perf script -i "$RUN/$1.perf.data" -F comm,pid,ip,sym,dso 2>/dev/null |
+    gzip > "$RUN/$1.perf-samples.gz"
+  rm -f "$RUN/$1.perf.data"
+}
+
 # sample_once NAME: one row into $RUN/NAME-samples.csv (the services at rest).
 sample_once() {
   { echo "$SAMPLE_HEADER"; sample_row; } > "$RUN/$1-samples.csv"
@@ -722,7 +772,9 @@ loadgen_run() {
   say "loadgen $name: $*"
   local status=0
   start_sampler "$name"
+  start_perf "$name" "$LOAD_SECS" '^load: '
   in_foreground "$RUN/$name.log" "${cmd[@]}" || status=$?
+  stop_perf "$name"
   sample_tail "$RUN/$name-timeline.csv" "${SAMPLE_TAIL_SECS:-0}"
   stop_sampler
   echo "$status" > "$RUN/$name.status"

@@ -27,6 +27,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import perf_summary  # noqa: E402  (beside this file)
+
 # Run labels (file names in RUNDIR) in table order.
 PGBENCH_RUNS = [
     ("pgbench-hot", "pgbench hot (1 account, 1 statement/tx)"),
@@ -402,6 +405,17 @@ def resources_section(rundir, lg, out):
         out.append("Database growth: not measured.\n")
 
 
+def perf_sections(rundir, out):
+    """The CPU profile of every run bench.sh recorded with perf (PERF_RUNS)."""
+    for samples in sorted(rundir.glob("*.perf-samples.gz")):
+        name = samples.name.removesuffix(".perf-samples.gz")
+        try:
+            freq, seconds = (rundir / f"{name}.perf-settings").read_text().split()
+            out.extend(perf_summary.section(rundir, name, int(freq), float(seconds)))
+        except (OSError, ValueError) as error:
+            out.append(f"Profile of {name}: unreadable ({error}).\n")
+
+
 def read_sizes(path):
     rows = []
     try:
@@ -594,6 +608,7 @@ def report(rundir):
                           "see the sustained run above", ok))
     out.append("")
     resources_section(rundir, lg, out)
+    perf_sections(rundir, out)
     print("\n".join(out))
 
 
