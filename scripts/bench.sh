@@ -585,8 +585,11 @@ pid_of() {
   read -r PID 2>/dev/null < "$RUN/pids/$1" || true
 }
 
-BACKLOG_SQL="SELECT count(*) FROM outbox, relay_watermark AS w
-              WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan);"
+# The same statement as transaksi's Datastore::outbox_backlog (an index range from the
+# watermark up; a join with relay_watermark scans the whole outbox every second).
+BACKLOG_SQL="SELECT count(*) FROM outbox
+              WHERE writer_xid >= (SELECT writer_xid FROM relay_watermark)
+                AND (writer_xid, urutan) > (SELECT writer_xid, urutan FROM relay_watermark);"
 
 # outbox_backlog: sets OUTBOX_BACKLOG to the rows after the relay watermark (as transaksi's
 # outbox_backlog metric; empty when unreadable), through the sampler's own psql session when
@@ -821,9 +824,7 @@ backlog_drain() {
   load_end="$(now_ns)"
   start_sampler drain
   # The relay publishes the whole backlog to the stream first (mutasi is not involved).
-  until [ "$(pg_value bench_transaksi \
-      'SELECT count(*) FROM outbox, relay_watermark AS w
-        WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan)')" = 0 ]; do
+  until [ "$(pg_value bench_transaksi "$BACKLOG_SQL")" = 0 ]; do
     waited=$((waited + 1))
     [ "$waited" -le $((DRAIN_TIMEOUT_SECS * 10)) ] || die "the relay did not publish the backlog"
     sleep 0.1

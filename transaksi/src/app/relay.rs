@@ -3,8 +3,9 @@
 //! by other replicas, and rows held back while an older transaction was still running).
 //!
 //! One round: lock the published-up-to watermark (one relay of all replicas works at a time;
-//! the others wait for it), read the rows after it whose writing transaction has ended, `XADD`
-//! them, and move the watermark past them only after Redis acknowledged every entry (one row
+//! the others wait for it), read the rows after it whose writing transaction has ended (rows
+//! held back behind an older transaction still running are looked for again within
+//! milliseconds, [`HeldBack`]), `XADD` them, and move the watermark past them only after Redis acknowledged every entry (one row
 //! updated per round; published rows are never rewritten). When traces are exported, each
 //! entry is published in an `outbox.publish` span of the posting's trace; otherwise the entry
 //! carries the posting's own trace context, so mutasi's work still joins the posting's trace
@@ -57,6 +58,7 @@ pub async fn run(
     assert!(settings.batch_size >= 1);
     let mut outage = Outage::new(settings.backoff_min, settings.backoff_max);
     let mut published_total: u64 = 0;
+    let mut held_back = HeldBack::default();
     loop {
         let started = Instant::now();
         let result = round(&datastore, &publisher, &settings).await;
@@ -73,6 +75,13 @@ pub async fn run(
                 }
                 if published as i64 == settings.batch_size {
                     // A full batch: there is probably more backlog; go on at once.
+                    held_back.reset();
+                    continue;
+                }
+                if held_back
+                    .wait_if_any(&datastore, settings.poll_interval)
+                    .await
+                {
                     continue;
                 }
                 tracing::debug!(published, published_total, "outbox relay idle");
@@ -95,6 +104,43 @@ pub async fn run(
                 }
                 tokio::time::sleep(failure.wait).await;
             }
+        }
+    }
+}
+
+/// Committed rows the last round could not take: their writers' transaction ids are above
+/// the horizon because an older transaction was still running (another replica's batch, or
+/// any transaction on the server). Their own commit's ring has come and gone, so the relay
+/// looks again after a short wait, doubling up to the poll interval while they stay held.
+struct HeldBack {
+    wait: Duration,
+}
+
+impl HeldBack {
+    /// The first wait: about the time an ordinary transaction takes to end.
+    const FIRST_WAIT: Duration = Duration::from_millis(2);
+
+    fn reset(&mut self) {
+        self.wait = Self::FIRST_WAIT;
+    }
+
+    /// Waits and returns true when committed rows are waiting after the watermark; false
+    /// (nothing held back, or the check failed: the next round reports failures) otherwise.
+    async fn wait_if_any(&mut self, datastore: &Datastore, poll_interval: Duration) -> bool {
+        if !datastore.outbox_unpublished_exists().await.unwrap_or(false) {
+            self.reset();
+            return false;
+        }
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(poll_interval);
+        true
+    }
+}
+
+impl Default for HeldBack {
+    fn default() -> Self {
+        HeldBack {
+            wait: Self::FIRST_WAIT,
         }
     }
 }

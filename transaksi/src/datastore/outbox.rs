@@ -30,6 +30,19 @@ use bukubesar_process::trace::Traceparent;
 
 use super::Datastore;
 
+/// The rows after the watermark. Written with the watermark in sub-selects and the extra
+/// `writer_xid >=` bound so the planner reads the `(writer_xid, urutan)` index from the
+/// watermark up: a join with `relay_watermark` was planned as a (parallel, JIT-compiled) scan
+/// of the whole outbox, published rows included (0.1 s at 400,000 rows, against 0.2 ms).
+macro_rules! after_watermark {
+    () => {
+        "
+      FROM outbox
+     WHERE writer_xid >= (SELECT writer_xid FROM relay_watermark)
+       AND (writer_xid, urutan) > (SELECT writer_xid, urutan FROM relay_watermark)"
+    };
+}
+
 /// Why claiming or marking failed. Nothing was marked published.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -125,15 +138,20 @@ impl Datastore {
         Ok(Some(OutboxClaim { tx, last, events }))
     }
 
+    /// Whether any committed row is after the watermark (one index probe; the relay asks after
+    /// a round that left some behind).
+    pub async fn outbox_unpublished_exists(&self) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(concat!("SELECT EXISTS (SELECT 1 ", after_watermark!(), ")"))
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// Rows committed but not yet published: those after the watermark (rows of transactions
     /// still running are not counted; they are not committed yet).
     pub async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT count(*) FROM outbox, relay_watermark AS w
-              WHERE (outbox.writer_xid, outbox.urutan) > (w.writer_xid, w.urutan)",
-        )
-        .fetch_one(&self.pool)
-        .await
+        sqlx::query_scalar(concat!("SELECT count(*) ", after_watermark!()))
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// Deletes published rows (at or below the watermark) written more than `retention_hours`
