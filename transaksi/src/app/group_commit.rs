@@ -39,7 +39,7 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the collector on the current Tokio runtime. A request that gives up while
     /// queued (timeout, client gone) is not posted: nobody would learn its outcome. Every
-    /// batch that posted something rings `committed`.
+    /// batch that posted or transferred something rings `committed`.
     pub fn start(datastore: Datastore, settings: BatchSettings, committed: CommitSignal) -> Self {
         let batcher = Batcher::start(settings, move |postings| {
             let datastore = datastore.clone();
@@ -69,6 +69,15 @@ impl GroupCommit {
     }
 }
 
+/// Whether a result committed outbox rows for the relay: a deposit or withdrawal posted, or a
+/// transfer made (refusals and replays wrote none).
+fn wrote_outbox_rows(result: &PostResult) -> bool {
+    matches!(
+        result,
+        PostResult::Fresh(Outcome::Posted(_) | Outcome::Transferred(_))
+    )
+}
+
 /// Posts one batch; one reply per posting.
 async fn post_batch(
     datastore: &Datastore,
@@ -87,10 +96,7 @@ async fn post_batch(
     metrics::posting_batch(postings.len(), started.elapsed(), result.is_ok());
     match result {
         Ok(results) => {
-            if results
-                .iter()
-                .any(|r| matches!(r, PostResult::Fresh(Outcome::Posted(_))))
-            {
+            if results.iter().any(wrote_outbox_rows) {
                 committed.ring();
             }
             // A requester that went away meanwhile still has its posting stand (a retry with

@@ -128,6 +128,46 @@ async fn each_posting_is_published_with_its_journal_fields_and_trace() {
     relay.abort();
 }
 
+/// A transfer's commit wakes the relay like a deposit's: with the poll set to a minute, its
+/// two events still reach the stream at once (a relay left to its poll would not publish them
+/// within the bound).
+#[tokio::test]
+async fn a_committed_transfer_wakes_the_relay() {
+    let app = spawn_app_with(|settings| settings.relay_poll_ms = 60_000).await;
+    let relay = app.start_relay();
+    let (asal, tujuan) = (app.register().await, app.register().await);
+    assert_eq!(app.tabung(&asal, "100").await.status, 200);
+    wait_until_drained(&app).await;
+    // The relay now waits for the next ring (or its one-minute poll).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = app.transfer(&asal, &tujuan.no_rekening, "40").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let published = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let events = entries(test_redis::shared().port(), &app.settings.redis.stream).await;
+            if events.len() == 3 {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the transfer's events are published without waiting for the poll");
+    let accounts: Vec<&str> = published[1..]
+        .iter()
+        .map(|e| e.no_rekening.as_str())
+        .collect();
+    assert!(
+        accounts.contains(&asal.no_rekening.as_str()),
+        "{accounts:?}"
+    );
+    assert!(
+        accounts.contains(&tujuan.no_rekening.as_str()),
+        "{accounts:?}"
+    );
+    relay.abort();
+}
+
 #[tokio::test]
 async fn two_replicas_relaying_at_once_publish_every_row_exactly_once() {
     let first = spawn_app().await;
