@@ -5,7 +5,7 @@
 //! One round: lock the published-up-to watermark (one relay of all replicas works at a time;
 //! the others wait for it), read the rows after it whose writing transaction has ended (rows
 //! held back behind an older transaction still running are looked for again within
-//! milliseconds, [`HeldBack`]), `XADD` them, and move the watermark past them only after Redis acknowledged every entry (one row
+//! milliseconds even when no commit rings, [`HeldBack`]), `XADD` them, and move the watermark past them only after Redis acknowledged every entry (one row
 //! updated per round; published rows are never rewritten). When traces are exported, each
 //! entry is published in an `outbox.publish` span of the posting's trace; otherwise the entry
 //! carries the posting's own trace context, so mutasi's work still joins the posting's trace
@@ -73,21 +73,20 @@ pub async fn run(
                         "outbox relay recovered; publishing the backlog"
                     );
                 }
+                if published > 0 {
+                    held_back.reset();
+                }
                 if published as i64 == settings.batch_size {
                     // A full batch: there is probably more backlog; go on at once.
-                    held_back.reset();
                     continue;
                 }
-                if held_back
-                    .wait_if_any(&datastore, settings.poll_interval)
-                    .await
-                {
-                    continue;
-                }
+                let wait = held_back
+                    .next_wait(&datastore, settings.poll_interval)
+                    .await;
                 tracing::debug!(published, published_total, "outbox relay idle");
                 tokio::select! {
                     () = committed.rung() => {}
-                    () = tokio::time::sleep(settings.poll_interval) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
             }
             Err(error) => {
@@ -110,30 +109,33 @@ pub async fn run(
 
 /// Committed rows the last round could not take: their writers' transaction ids are above
 /// the horizon because an older transaction was still running (another replica's batch, or
-/// any transaction on the server). Their own commit's ring has come and gone, so the relay
-/// looks again after a short wait, doubling up to the poll interval while they stay held.
+/// any transaction on the server). Their own commit's ring has come and gone, so while such
+/// rows wait the relay waits for the next ring only up to a short time (10 ms, doubling up to
+/// the poll interval while rounds publish nothing), not the whole poll interval. Under load the next
+/// ring comes first anyway; a single posting held back is published within milliseconds.
 struct HeldBack {
     wait: Duration,
 }
 
 impl HeldBack {
-    /// The first wait: about the time an ordinary transaction takes to end.
-    const FIRST_WAIT: Duration = Duration::from_millis(2);
+    /// The first wait: about one group-commit batch.
+    const FIRST_WAIT: Duration = Duration::from_millis(10);
 
     fn reset(&mut self) {
         self.wait = Self::FIRST_WAIT;
     }
 
-    /// Waits and returns true when committed rows are waiting after the watermark; false
-    /// (nothing held back, or the check failed: the next round reports failures) otherwise.
-    async fn wait_if_any(&mut self, datastore: &Datastore, poll_interval: Duration) -> bool {
+    /// How long to wait for a ring before the next round: the poll interval when no committed
+    /// row is after the watermark (or the check failed: the next round reports failures),
+    /// else the held-back wait, which doubles for the next time.
+    async fn next_wait(&mut self, datastore: &Datastore, poll_interval: Duration) -> Duration {
         if !datastore.outbox_unpublished_exists().await.unwrap_or(false) {
             self.reset();
-            return false;
+            return poll_interval;
         }
-        tokio::time::sleep(self.wait).await;
+        let wait = self.wait.min(poll_interval);
         self.wait = (self.wait * 2).min(poll_interval);
-        true
+        wait
     }
 }
 
