@@ -25,7 +25,7 @@ use super::AppError;
 use super::batch::{self, Posting};
 use super::commit_signal::CommitSignal;
 use super::metrics;
-use super::outcome::{Outcome, PostResult};
+use super::outcome::PostResult;
 
 type Reply = Result<PostResult, Arc<sqlx::Error>>;
 
@@ -69,15 +69,6 @@ impl GroupCommit {
     }
 }
 
-/// Whether a result committed outbox rows for the relay: a deposit or withdrawal posted, or a
-/// transfer made (refusals and replays wrote none).
-fn wrote_outbox_rows(result: &PostResult) -> bool {
-    matches!(
-        result,
-        PostResult::Fresh(Outcome::Posted(_) | Outcome::Transferred(_))
-    )
-}
-
 /// Posts one batch; one reply per posting.
 async fn post_batch(
     datastore: &Datastore,
@@ -96,7 +87,7 @@ async fn post_batch(
     metrics::posting_batch(postings.len(), started.elapsed(), result.is_ok());
     match result {
         Ok(results) => {
-            if results.iter().any(wrote_outbox_rows) {
+            if results.iter().any(PostResult::wrote_journal) {
                 committed.ring();
             }
             // A requester that went away meanwhile still has its posting stand (a retry with

@@ -75,6 +75,17 @@ pub enum Outcome {
     TransferRefused(Refusal),
 }
 
+impl Outcome {
+    /// Whether it wrote journal legs (and so outbox rows, one per customer leg). Exhaustive on
+    /// purpose: a new kind of outcome must say whether the relay has something to publish.
+    pub fn wrote_journal(&self) -> bool {
+        match self {
+            Outcome::Posted(_) | Outcome::Transferred(_) => true,
+            Outcome::Refused | Outcome::TransferRefused(_) => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostResult {
     /// Executed now.
@@ -83,4 +94,14 @@ pub enum PostResult {
     Replayed(Outcome),
     /// The key was used before for a different request.
     KeyReused,
+}
+
+impl PostResult {
+    /// Whether this batch wrote journal legs for it (a replay or a reused key wrote nothing).
+    pub fn wrote_journal(&self) -> bool {
+        match self {
+            PostResult::Fresh(outcome) => outcome.wrote_journal(),
+            PostResult::Replayed(_) | PostResult::KeyReused => false,
+        }
+    }
 }

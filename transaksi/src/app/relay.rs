@@ -5,12 +5,12 @@
 //! One round: lock the published-up-to watermark (one relay of all replicas works at a time;
 //! the others wait for it), read the rows after it whose writing transaction has ended (rows
 //! held back behind an older transaction still running are looked for again within
-//! milliseconds even when no commit rings, [`HeldBack`]), `XADD` them, and move the watermark past them only after Redis acknowledged every entry (one row
-//! updated per round; published rows are never rewritten). When traces are exported, each
-//! entry is published in an `outbox.publish` span of the posting's trace; otherwise the entry
-//! carries the posting's own trace context, so mutasi's work still joins the posting's trace
-//! without a span per entry here. The money path never waits on this: when Redis (or the database)
-//! fails, postings keep committing into the outbox while the relay retries with exponential
+//! milliseconds even when no commit rings, [`HeldBack`]), `XADD` them, and move the watermark
+//! past them only after Redis acknowledged every entry (one row updated per round; published
+//! rows are never rewritten). When traces are exported, each entry is published in an
+//! `outbox.publish` span of the posting's trace; otherwise the entry carries the posting's
+//! own trace context, so mutasi's work still joins the posting's trace without a span per
+//! entry here. The money path never waits on this: when Redis (or the database) fails, postings keep committing into the outbox while the relay retries with exponential
 //! backoff. It logs one WARNING when it starts failing and one INFO when it recovers, then
 //! drains the backlog.
 
@@ -111,8 +111,9 @@ pub async fn run(
 /// the horizon because an older transaction was still running (another replica's batch, or
 /// any transaction on the server). Their own commit's ring has come and gone, so while such
 /// rows wait the relay waits for the next ring only up to a short time (10 ms, doubling up to
-/// the poll interval while rounds publish nothing), not the whole poll interval. Under load the next
-/// ring comes first anyway; a single posting held back is published within milliseconds.
+/// the poll interval while rounds publish nothing), not the whole poll interval. Under load
+/// the next ring comes first anyway; a single posting held back is published within
+/// milliseconds.
 struct HeldBack {
     wait: Duration,
 }
